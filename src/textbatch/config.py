@@ -1,0 +1,171 @@
+"""Frozen, validated settings. Every artifact and checkpoint stores them as JSON.
+
+Names follow the guide and Keras (``ngram_range``, ``min_df``, ``top_k``, ``max_sequence_length``,
+``batch_size``, ``epochs``, ``learning_rate``, ``patience``, ``dropout_rate``, ...); CLI flags are
+the same names in kebab case.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from textbatch.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+class _JsonConfig:
+    """Round-trips a frozen dataclass through plain JSON types (tuples become lists)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+        names = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - set(names))
+        _check(not unknown, f"{cls.__name__}: unknown keys {unknown}. Known: {sorted(names)}.")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
+
+    def replace(self: T, **changes: Any) -> T:
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class ReadConfig(_JsonConfig):
+    """How to turn files into records."""
+
+    format: str | None = None  # None: from the suffix (see textbatch.readers.FORMATS)
+    text_columns: tuple[str | int, ...] = ()  # CSV/TSV: names (with a header) or 0-based indices
+    label_column: str | int | None = None
+    header: bool | None = None  # CSV/TSV: None sniffs; Zhang CSVs never have one
+    text_field: str = "text"  # JSONL / Parquet
+    label_field: str = "label"
+    on_bad_records: Literal["error", "skip"] = "error"
+
+    def __post_init__(self) -> None:
+        _check(
+            self.on_bad_records in ("error", "skip"),
+            f"on_bad_records must be 'error' or 'skip'. Got {self.on_bad_records!r} instead.",
+        )
+
+
+@dataclass(frozen=True)
+class StreamConfig(_JsonConfig):
+    """How records become batches: order, split and parallelism."""
+
+    batch_size: int = 512
+    seed: int = 0
+    shuffle_buffer: int = 16_384  # records held and permuted together (bounded shuffle)
+    block_size: int = 1_024  # records between two seek points in the manifest
+    val_fraction: float = 0.1  # carved by stable hash when no validation file is given
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.batch_size >= 1, f"batch_size must be >= 1. Got {self.batch_size}.")
+        _check(self.shuffle_buffer >= 1, f"shuffle_buffer must be >= 1. Got {self.shuffle_buffer}.")
+        _check(self.block_size >= 1, f"block_size must be >= 1. Got {self.block_size}.")
+        _check(
+            0.0 <= self.val_fraction < 1.0,
+            f"val_fraction must be in [0, 1). Got {self.val_fraction}.",
+        )
+        _check(self.num_workers >= 0, f"num_workers must be >= 0. Got {self.num_workers}.")
+
+
+@dataclass(frozen=True)
+class VectorizeConfig(_JsonConfig):
+    """Which vectorizer and its settings (the guide's defaults)."""
+
+    kind: Literal["ngram", "sequence", "hashed"] = "ngram"
+    ngram_range: tuple[int, int] = (1, 2)
+    min_df: int = 2
+    top_k: int = 20_000
+    sublinear_tf: bool = False
+    max_counted_ngrams: int = 4_000_000  # memory budget of the counting passes
+    max_sequence_length: int = 500
+    padding: Literal["pre", "post"] = "pre"  # Keras pad_sequences' default, as in the guide
+    buckets: int = 2_000_000
+
+    def __post_init__(self) -> None:
+        _check(self.kind in ("ngram", "sequence", "hashed"), f"Unknown vectorizer {self.kind!r}. "
+               "Known: 'ngram', 'sequence', 'hashed'.")
+        lo, hi = self.ngram_range
+        _check(1 <= lo <= hi, f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n. "
+               f"Got {self.ngram_range}.")
+        _check(self.min_df >= 1, f"min_df must be >= 1. Got {self.min_df}.")
+        _check(self.top_k >= 1, f"top_k must be >= 1. Got {self.top_k}.")
+        _check(self.max_counted_ngrams >= 1_000, "max_counted_ngrams must be >= 1000. "
+               f"Got {self.max_counted_ngrams}.")
+        _check(self.max_sequence_length >= 1, "max_sequence_length must be >= 1.")
+        _check(self.padding in ("pre", "post"), f"padding must be 'pre' or 'post'. Got {self.padding!r}.")
+        _check(self.buckets >= 1, f"buckets must be >= 1. Got {self.buckets}.")
+
+
+@dataclass(frozen=True)
+class ModelConfig(_JsonConfig):
+    """Architecture. ``num_features`` and ``num_classes`` are filled in from the data."""
+
+    name: Literal["mlp", "sepcnn", "ngram-bag"] = "mlp"
+    layers: int = 2
+    units: int = 64
+    dropout_rate: float = 0.2
+    embedding_dim: int = 200
+    filters: int = 64
+    kernel_size: int = 3
+    pool_size: int = 3
+    blocks: int = 2
+    num_features: int = 0
+    num_classes: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.name in ("mlp", "sepcnn", "ngram-bag"), f"Unknown model {self.name!r}. "
+               "Known: 'mlp', 'sepcnn', 'ngram-bag'.")
+        _check(0.0 <= self.dropout_rate < 1.0, f"dropout_rate must be in [0, 1). Got {self.dropout_rate}.")
+        for name in ("layers", "units", "embedding_dim", "filters", "kernel_size", "pool_size", "blocks"):
+            _check(getattr(self, name) >= 1, f"{name} must be >= 1. Got {getattr(self, name)}.")
+
+
+@dataclass(frozen=True)
+class TrainConfig(_JsonConfig):
+    """The fit loop (Keras semantics)."""
+
+    epochs: int = 10
+    learning_rate: float = 1e-3
+    patience: int = 2
+    checkpoint_every: int = 0  # steps; 0 = only at epoch ends
+    keep_checkpoints: int = 2
+    device: str = "auto"  # auto: CUDA when present, else CPU
+
+    def __post_init__(self) -> None:
+        _check(self.epochs >= 1, f"epochs must be >= 1. Got {self.epochs}.")
+        _check(self.learning_rate > 0, f"learning_rate must be > 0. Got {self.learning_rate}.")
+        _check(self.patience >= 0, f"patience must be >= 0. Got {self.patience}.")
+        _check(self.checkpoint_every >= 0, "checkpoint_every must be >= 0.")
+        _check(self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1.")
+
+
+@dataclass(frozen=True)
+class RunConfig(_JsonConfig):
+    """Everything one ``textbatch train`` run needs, saved as config.json."""
+
+    read: ReadConfig = field(default_factory=ReadConfig)
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    vectorize: VectorizeConfig = field(default_factory=VectorizeConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        parts = {"read": ReadConfig, "stream": StreamConfig, "vectorize": VectorizeConfig,
+                 "model": ModelConfig, "train": TrainConfig}
+        unknown = sorted(set(data) - set(parts))
+        _check(not unknown, f"RunConfig: unknown sections {unknown}. Known: {sorted(parts)}.")
+        return cls(**{k: parts[k].from_dict(v) for k, v in data.items()})

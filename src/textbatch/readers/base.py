@@ -1,0 +1,80 @@
+"""What every reader yields, and how bad records are handled.
+
+A reader turns one shard (a file, a URL, or a folder tree) into ``Record`` objects, in file
+order, and reports where each record starts (``Position``) so that the data layer can later seek
+straight to a block of records instead of replaying the file. Readers own parsing only; counting,
+shuffling and splitting belong to ``textbatch.data``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator, Literal, Protocol
+
+from textbatch.errors import DataError
+
+OnBadRecords = Literal["error", "skip"]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One labelled text. ``label`` is the class *name* (a string) or None when unlabelled;
+    ``line`` is the 1-based line (row, or file index for folders) where the record starts."""
+
+    text: str
+    label: str | None
+    path: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a record starts, in the reader's own units: ``offset`` is a byte offset into the
+    (decompressed) stream for line-based formats, a row index for Parquet, a file index for folder
+    trees; ``line`` is the 1-based line number to resume counting from."""
+
+    offset: int
+    line: int
+
+
+@dataclass
+class BadRecords:
+    """Applies the ``--on-bad-records`` policy: raise a DataError, or skip and count by reason."""
+
+    policy: OnBadRecords = "error"
+    counts: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        if self.policy not in ("error", "skip"):
+            from textbatch.errors import ConfigError
+
+            raise ConfigError(
+                f"on_bad_records must be 'error' or 'skip'. Got {self.policy!r} instead."
+            )
+
+    def handle(self, path: str, line: int | None, reason: str, kind: str) -> None:
+        """Raise (policy ``error``) or count under ``kind`` (policy ``skip``)."""
+        if self.policy == "error":
+            raise DataError(path, line, reason)
+        self.counts[kind] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class Reader(Protocol):
+    """A format. ``read`` yields ``(position, record)`` pairs in file order, starting at ``start``
+    (a Position previously yielded by the same reader for the same shard) or at the beginning."""
+
+    name: str
+
+    def read(
+        self, shard: str, bad: BadRecords, start: Position | None = None
+    ) -> Iterator[tuple[Position, Record]]: ...
+
+    def classes(self, shard: str) -> list[str] | None:
+        """Class names in label-id order when the format declares them (Zhang's classes.txt),
+        else None (labels are then ordered naturally: numerically if all are integers)."""
+        ...
