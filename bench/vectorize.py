@@ -1,0 +1,149 @@
+"""Vectorizing out of core vs the floor and vs scikit-learn, one table (issue 3).
+
+Rows: (a) floor = read + tokenize only; (b) fit time and peak RSS of each vectorizer; fit + cache
+(fit_transform + write_cache, what ``textbatch vectorize`` runs); (c) records/s vectorizing on
+the fly (read + transform); (d) records/s streaming shuffled batches from the cache; (e)
+scikit-learn's in-memory TfidfVectorizer + SelectKBest. Every row runs in a fresh process so its
+peak RSS is its own.
+
+    .venv/bin/python bench/vectorize.py                      # IMDB train (25k reviews)
+    .venv/bin/python bench/vectorize.py --rows 3600000       # generated corpus (bench/corpus.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import SHARED_DATA, peak_rss_mib, print_table  # noqa: E402
+
+IMDB_TRAIN = SHARED_DATA / "imdb" / "train.csv.gz"
+BATCH = 512
+MODES = ["floor", "fit:ngram", "fit:sequence", "fit:hashed", "fitcache:ngram",
+         "onthefly:ngram", "onthefly:sequence", "onthefly:hashed", "cache:ngram", "sklearn"]
+
+
+def _chunks(path: str, chunk_size: int = 4096):
+    from textbatch.config import ReadConfig
+    from textbatch.data import Manifest, TextSource
+    from textbatch.features.pipeline import record_chunks
+
+    manifest = Manifest.build([path], ReadConfig(), 1024)
+    return record_chunks(TextSource(manifest), manifest.classes, chunk_size), manifest
+
+
+def _vectorizer(kind: str):
+    from textbatch.config import VectorizeConfig
+    from textbatch.features import make_vectorizer
+
+    return make_vectorizer(VectorizeConfig(kind=kind))
+
+
+def run_child(mode: str, path: str, work: Path) -> dict:
+    """One measurement in this (fresh) process."""
+    open_chunks, manifest = _chunks(path)
+    n = manifest.num_records()
+    kind = mode.partition(":")[2]
+    start = time.perf_counter()
+    if mode == "floor":
+        from textbatch.features.counting import TokenTable
+        from textbatch.text.analyzer import Analyzer
+
+        analyzer, table = Analyzer(), TokenTable()
+        for texts, _ in open_chunks():
+            analyzer.encode(texts, table.intern)
+    elif mode.startswith("fit:"):
+        _vectorizer(kind).fit(open_chunks)
+    elif mode.startswith("fitcache:"):
+        from textbatch.features.cache import write_cache
+
+        write_cache(work / "cache", _vectorizer(kind).fit_transform(open_chunks, spill_dir=work),
+                    {"bench": kind})
+    elif mode.startswith("onthefly:"):
+        vectorizer = _vectorizer(kind).fit(_chunks(path, 4096)[0])
+        start = time.perf_counter()
+        for texts, _ in _chunks(path, BATCH)[0]():
+            vectorizer.transform(texts)
+    elif mode.startswith("cache:"):
+        return _stream_cache(work / "cache", n)
+    elif mode == "sklearn":
+        return _sklearn(open_chunks, n)
+    return {"seconds": time.perf_counter() - start, "records": n, "peak_rss_mib": peak_rss_mib()}
+
+
+def _stream_cache(directory: Path, n: int) -> dict:
+    import numpy as np
+
+    from textbatch.features.cache import CacheSource
+
+    source = CacheSource(directory)
+    order = np.random.default_rng(0).permutation(len(source))
+    start = time.perf_counter()
+    for epoch in range(3):
+        for s in range(0, len(order), BATCH):
+            source.gather(order[s : s + BATCH]).to_tensors()
+    return {"seconds": (time.perf_counter() - start) / 3, "records": n,
+            "peak_rss_mib": peak_rss_mib()}
+
+
+def _sklearn(open_chunks, n: int) -> dict:
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_selection import SelectKBest, f_classif
+
+    texts, labels = [], []
+    start = time.perf_counter()
+    for chunk_texts, chunk_labels in open_chunks():
+        texts += chunk_texts
+        labels.append(chunk_labels)
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, strip_accents="unicode",
+                            decode_error="replace", dtype=np.float32)
+    x = tfidf.fit_transform(texts)
+    SelectKBest(f_classif, k=min(20_000, x.shape[1])).fit(x, np.concatenate(labels))
+    return {"seconds": time.perf_counter() - start, "records": n, "peak_rss_mib": peak_rss_mib()}
+
+
+def measure(mode: str, path: str, work: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, "--data", path,
+                          "--work", str(work)], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"{mode} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(IMDB_TRAIN), help="a CSV (Zhang) training file")
+    parser.add_argument("--rows", type=int, default=0, help="generate a corpus of this many rows")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--work", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_child(args.child, args.data, Path(args.work))))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-vectorize-") as work:
+        data = args.data
+        if args.rows:
+            data = str(Path(work) / f"corpus_{args.rows}.csv")
+            subprocess.run([sys.executable, str(Path(__file__).parent / "corpus.py"), "--rows",
+                            str(args.rows), "--out", data], check=True)
+        results = {mode: measure(mode, data, Path(work)) for mode in args.modes.split(",")}
+    floor = results.get("floor", {}).get("seconds")
+    rows = []
+    for mode, r in results.items():
+        ratio = f"{r['seconds'] / floor:.2f}x" if floor else "-"
+        rows.append([mode, r["records"], round(r["seconds"], 2), ratio,
+                     int(r["records"] / r["seconds"]), round(r["peak_rss_mib"], 1)])
+    print(f"data: {data}")
+    print_table(["step", "records", "seconds", "x floor", "records/s", "peak RSS MiB"], rows)
+
+
+if __name__ == "__main__":
+    main()

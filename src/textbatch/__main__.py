@@ -1,0 +1,3 @@
+from textbatch.cli.main import main
+
+main()

@@ -1,0 +1,160 @@
+"""A trained classifier on disk, and back: ``DIR/model/`` holds everything prediction needs.
+
+Layout (nothing here is pickled, so loading never executes code)::
+
+    model/config.json        {"format", "version", "run": RunConfig, "classes", "textbatch"}
+    model/labels.json        LabelSet (class names in id order)
+    model/vectorizer/        the fitted vectorizer's own files (``save(dir)`` / ``load(dir)``)
+    model/model.safetensors  the weights
+
+Loading rebuilds the architecture from config.json and refuses weights that do not match it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from textbatch.config import RunConfig
+from textbatch.errors import CheckpointError
+
+FORMAT = "textbatch-model"
+VERSION = 1
+PREDICT_BATCH = 1_024  # texts vectorized and scored together: memory stays constant
+
+
+class Classifier:
+    """A fitted vectorizer + model + class names: ``predict(texts)`` returns class names."""
+
+    def __init__(self, config: RunConfig, classes: Sequence[str], vectorizer: Any,
+                 model: torch.nn.Module):
+        self.config, self.classes = config, list(classes)
+        self.vectorizer, self.model = vectorizer, model.eval()
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @torch.no_grad()
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities ``[len(texts), num_classes]`` (columns in ``classes`` order)."""
+        from textbatch.models import input_kind
+        from textbatch.train.trainer import probabilities
+
+        if isinstance(texts, str):
+            raise TypeError("predict_proba takes a list of texts, not one string. "
+                            "Wrap it: predict_proba([text]).")
+        parts = []
+        sequence = input_kind(self.config.model.name) == "sequence"
+        length = self.config.vectorize.max_sequence_length if sequence else None
+        for start in range(0, len(texts), PREDICT_BATCH):
+            batch = self.vectorizer.transform(list(texts[start : start + PREDICT_BATCH]))
+            inputs, _ = batch.to_tensors(length, self.config.vectorize.padding)
+            device = next(self.model.parameters()).device
+            logits = self.model(**{k: v.to(device) for k, v in inputs.items()})
+            parts.append(probabilities(logits, self.num_classes).cpu().numpy())
+        if not parts:
+            return np.zeros((0, self.num_classes), np.float32)
+        return np.concatenate(parts)
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The most probable class name of every text."""
+        probs = self.predict_proba(texts)
+        return [self.classes[i] for i in probs.argmax(axis=1)]
+
+    def predict_stream(self, texts: Iterable[str], batch_size: int = PREDICT_BATCH
+                       ) -> Iterator[tuple[str, np.ndarray]]:
+        """(label, probabilities) per text, consuming ``texts`` lazily in batches."""
+        chunk: list[str] = []
+        for text in texts:
+            chunk.append(text)
+            if len(chunk) == batch_size:
+                yield from self._pairs(chunk)
+                chunk = []
+        if chunk:
+            yield from self._pairs(chunk)
+
+    def _pairs(self, chunk: list[str]) -> Iterator[tuple[str, np.ndarray]]:
+        probs = self.predict_proba(chunk)
+        for row in probs:
+            yield self.classes[int(row.argmax())], row
+
+
+def save_classifier(directory: str | Path, config: RunConfig, classes: Sequence[str],
+                    vectorizer: Any, model: torch.nn.Module) -> Path:
+    """Write ``directory`` (the ``model/`` folder) atomically: all files appear at once."""
+    from textbatch.io import atomic_dir
+    from textbatch.train.weights import save_weights
+
+    target = Path(directory)
+    with atomic_dir(target) as temp:
+        temp = Path(temp)
+        header = {"format": FORMAT, "version": VERSION, "run": config.to_dict(),
+                  "classes": list(classes), "textbatch": _version()}
+        (temp / "config.json").write_text(json.dumps(header, indent=2))
+        (temp / "labels.json").write_text(json.dumps({"classes": list(classes)}))
+        (temp / "vectorizer").mkdir()
+        vectorizer.save(temp / "vectorizer")
+        save_weights(model, temp / "model.safetensors")
+    return target
+
+
+def load_classifier(directory: str | Path, device: str = "cpu") -> Classifier:
+    """Load ``DIR/model`` (or ``DIR`` itself when it holds config.json) without running code."""
+    from textbatch.models import build_model
+    from textbatch.train.weights import load_weights
+
+    folder = _model_folder(Path(directory))
+    header = _read_header(folder / "config.json")
+    try:
+        config = RunConfig.from_dict(header["run"])
+        classes = list(header["classes"])
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"{folder / 'config.json'}: missing or invalid field {exc}.") from None
+    vectorizer = load_vectorizer(config, folder / "vectorizer")
+    model = build_model(config.model)
+    load_weights(model, folder / "model.safetensors")
+    return Classifier(config, classes, vectorizer, model.to(device))
+
+
+def load_vectorizer(config: RunConfig, folder: Path) -> Any:
+    """The fitted vectorizer saved in ``folder`` (its class comes from ``config.vectorize``)."""
+    from textbatch.features import load_vectorizer as load_saved
+
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder}: vectorizer folder is missing; the model directory is "
+                              "incomplete. Train again with textbatch train.")
+    return load_saved(folder, config.vectorize)
+
+
+def _model_folder(path: Path) -> Path:
+    if (path / "config.json").is_file() and (path / "model.safetensors").exists():
+        return path
+    if (path / "model" / "config.json").is_file():
+        return path / "model"
+    raise CheckpointError(f"{path}: no trained model here (expected {path}/model/config.json). "
+                          "Pass the --out directory of textbatch train.")
+
+
+def _read_header(path: Path) -> dict[str, Any]:
+    try:
+        header = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: unreadable model config ({exc}).") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a textbatch model config (format "
+                              f"{header.get('format') if isinstance(header, dict) else None!r}).")
+    if header.get("version") != VERSION:
+        raise CheckpointError(f"{path}: model format version {header.get('version')!r}; this "
+                              f"textbatch reads version {VERSION}. Retrain or upgrade textbatch.")
+    return header
+
+
+def _version() -> str:
+    from textbatch import __version__
+
+    return __version__

@@ -1,0 +1,68 @@
+"""``textbatch explore DATA...``: the guide's data exploration in one streaming pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from textbatch.cli.app import app
+from textbatch.cli.options import read_config_from_flags
+from textbatch.config import ReadConfig
+
+
+@app.command()
+def explore(
+    data: list[str] = typer.Argument(..., help="Files, globs, folders or URLs (one data set)."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    plots: Optional[Path] = typer.Option(None, "--plots", help="Write PNG plots into this folder."),
+    top_ngrams: int = typer.Option(20, "--top-ngrams", help="How many top n-grams to report."),
+    format: Optional[str] = typer.Option(None, "--format", help="Override the format from the suffix."),
+    text_column: list[str] = typer.Option([], "--text-column", help="CSV/TSV text column (repeatable)."),
+    label_column: Optional[str] = typer.Option(None, "--label-column", help="CSV/TSV label column."),
+    text_field: str = typer.Option("text", "--text-field", help="JSONL/Parquet text field."),
+    label_field: str = typer.Option("label", "--label-field", help="JSONL/Parquet label field."),
+    on_bad_records: str = typer.Option("error", "--on-bad-records", help="error | skip (counted)."),
+) -> None:
+    """Samples, classes, samples per class, median words per sample, S/W and the model it implies."""
+    from textbatch.explore import explore as run_explore
+
+    read_config: ReadConfig = read_config_from_flags(
+        format, text_column, label_column, text_field, label_field, on_bad_records
+    )
+    report = run_explore(data, read_config, top_ngrams=top_ngrams, progress=True)
+    summary = report.to_json()
+    if plots is not None:
+        from textbatch.explore_plots import write_explore_plots
+
+        summary["plots"] = [str(p) for p in write_explore_plots(report, plots)]
+    if json_output:
+        typer.echo(json.dumps(summary, indent=None))
+        return
+    typer.echo(_human_summary(summary))
+
+
+def _human_summary(summary: dict) -> str:
+    lines = [
+        f"Samples:                   {summary['num_samples']:,}",
+        f"Classes:                   {summary['num_classes']}",
+        "Samples per class:         "
+        + ", ".join(f"{name}: {count:,}" for name, count in summary["samples_per_class"].items()),
+        f"Median words per sample:   {summary['median_words_per_sample']:g}",
+        f"S/W ratio:                 {summary['sw_ratio']:,.1f}",
+        f"Recommended model:         {summary['recommended_model']} "
+        "(the guide's rule: S/W < 1500 -> n-gram MLP, else sepCNN)",
+    ]
+    skipped = summary["skipped_records"]
+    lines.append(
+        "Skipped records:           "
+        + (", ".join(f"{k}: {v:,}" for k, v in skipped.items()) if skipped else "0")
+    )
+    if summary.get("top_ngrams"):
+        top = ", ".join(f"{g!r} ({c:,})" for g, c in summary["top_ngrams"][:10])
+        lines.append(f"Top n-grams (documents):   {top}")
+    for path in summary.get("plots", []):
+        lines.append(f"Plot:                      {path}")
+    return "\n".join(lines)

@@ -1,0 +1,37 @@
+"""``textbatch predict MODEL_DIR DATA... --output FILE.csv|FILE.jsonl|-`` or ``--text "..."``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from textbatch.cli.app import app
+from textbatch.errors import ConfigError
+
+
+@app.command()
+def predict(
+    model_dir: Path = typer.Argument(..., help="The --out directory of textbatch train."),
+    data: Optional[list[str]] = typer.Argument(None, help="Files, globs, folders or URLs."),
+    output: Optional[str] = typer.Option(None, "--output", "-o",
+                                         help="FILE.csv, FILE.jsonl, or - for CSV on stdout."),
+    text: Optional[str] = typer.Option(None, "--text", help="Classify this one text."),
+    on_bad_records: Optional[str] = typer.Option(None, "--on-bad-records",
+                                                 help="error | skip; default: as in training."),
+) -> None:
+    """Label and class probabilities for every record (streamed, constant memory)."""
+    from textbatch.pipeline import evaluate as pipeline
+
+    if text is not None:
+        if data:
+            raise ConfigError("Pass either DATA files or --text, not both.")
+        typer.echo(json.dumps(pipeline.predict_text(model_dir, text)))
+        return
+    if not data or output is None:
+        raise ConfigError("Pass DATA files with --output FILE.csv|FILE.jsonl|-, or --text TEXT.")
+    count = pipeline.predict(model_dir, list(data), output, on_bad_records)
+    if output != "-":
+        typer.echo(f"Wrote {count:,} predictions to {output}", err=True)

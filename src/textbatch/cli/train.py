@@ -1,0 +1,161 @@
+"""``textbatch train TRAIN... --out DIR``: one flag per config field (kebab case), ``--config
+FILE.toml`` for a file of them. Precedence: built-in defaults < the TOML file < flags.
+
+The flags are generated from the config dataclasses, so a new config field is a new flag with no
+second list to keep in sync. Three fields take the guide's user-facing names: ``ModelConfig.name``
+is ``--model`` (with ``auto``), ``VectorizeConfig.kind`` is ``--vectorizer``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import typing
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from textbatch.cli.app import app
+from textbatch.config import (
+    ModelConfig,
+    ReadConfig,
+    RunConfig,
+    StreamConfig,
+    TrainConfig,
+    VectorizeConfig,
+)
+from textbatch.errors import ConfigError
+
+SECTIONS = {"read": ReadConfig, "stream": StreamConfig, "vectorize": VectorizeConfig,
+            "model": ModelConfig, "train": TrainConfig}
+RENAMED = {("model", "name"): "model", ("vectorize", "kind"): "vectorizer"}
+FILLED_FROM_DATA = {("model", "num_features"), ("model", "num_classes")}
+
+
+def _flag_fields() -> list[tuple[str, str, dataclasses.Field]]:
+    """(section, python parameter name, field) for every flag."""
+    out = []
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            if (section, f.name) not in FILLED_FROM_DATA:
+                out.append((section, RENAMED.get((section, f.name), f.name), f))
+    return out
+
+
+def _option(section: str, param: str, f: dataclasses.Field) -> tuple[Any, Any]:
+    """(annotation, typer.Option) for one config field; every default is None = not given."""
+    flag = "--" + param.replace("_", "-")
+    default = f.default if f.default is not dataclasses.MISSING else None
+    hint = f"{section} setting; default: {default!r}"
+    hints = typing.get_type_hints(SECTIONS[section])
+    kind = hints[f.name]
+    if kind is bool or kind == Optional[bool]:
+        no = "--no-" + param.replace("_", "-")
+        return Optional[bool], typer.Option(None, f"{flag}/{no}", help=hint)
+    if param == "text_columns":
+        return Optional[list[str]], typer.Option(None, flag, "--text-column",
+                                                 help=f"{hint} (repeatable)")
+    if param == "ngram_range":
+        return Optional[str], typer.Option(None, flag, help=f"{hint}, as MIN,MAX")
+    if kind is int:
+        return Optional[int], typer.Option(None, flag, help=hint)
+    if kind is float:
+        return Optional[float], typer.Option(None, flag, help=hint)
+    if param == "model":
+        hint = "auto (the guide's S/W rule) | mlp | sepcnn | ngram-bag; default: auto"
+    if param == "vectorizer":
+        hint = "ngram | sequence | hashed; default: the model's own (mlp: ngram, sepcnn: " \
+               "sequence, ngram-bag: hashed)"
+    return Optional[str], typer.Option(None, flag, help=hint)
+
+
+def build_run_config(flags: dict[str, Any], toml_file: Path | None) -> tuple[RunConfig, str,
+                                                                              str | None]:
+    """RunConfig from defaults < TOML < flags; returns (config, model choice, vectorizer kind)."""
+    data = _load_toml(toml_file) if toml_file else {}
+    sections = {name: dict(data.get(name, {})) for name in SECTIONS}
+    for section, param, f in _flag_fields():
+        value = flags.get(param)
+        if value is None:
+            continue
+        if param == "ngram_range":
+            value = _ngram_range(value)
+        elif param == "label_column" and str(value).isdigit():
+            value = int(value)
+        elif param == "text_columns":
+            value = [int(v) if v.isdigit() else v for v in value]
+        sections[section][f.name] = value
+    model = sections["model"].pop("name", "auto")
+    kind = sections["vectorize"].pop("kind", None)
+    config = RunConfig.from_dict(sections)
+    return config, model, kind
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc}).") from None
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown sections {unknown}. Known: {sorted(SECTIONS)}.")
+    return data
+
+
+def _ngram_range(value: str | list) -> list[int]:
+    parts = value if isinstance(value, list) else str(value).split(",")
+    try:
+        lo, hi = (int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"--ngram-range must be MIN,MAX (e.g. 1,2). Got {value!r}.") from None
+    return [lo, hi]
+
+
+def train_command(train: list[str], out: Path, val: list[str], test: list[str],
+                  config: Optional[Path], verbose: int, **flags: Any) -> None:
+    """Train a classifier: vectorize once into a cache under OUT, stream it for every epoch,
+    keep the best epoch's weights, and write model/, metrics.json, history.csv, report.json
+    and plots/ into OUT."""
+    from textbatch.pipeline import TrainRequest, train as run_train
+
+    run_config, model, kind = build_run_config(flags, config)
+    request = TrainRequest(train=train, out=out, config=run_config, val=val or [],
+                           test=test or [], model=model, vectorizer=kind, verbose=verbose)
+    metrics = run_train(request)
+    typer.echo(json.dumps(metrics, indent=2))
+
+
+def _signature() -> inspect.Signature:
+    P = inspect.Parameter
+    fixed = [
+        ("train", list[str], typer.Argument(..., help="Training files, globs, folders or URLs.")),
+        ("out", Path, typer.Option(..., "--out", help="Output directory of the run.")),
+        ("val", Optional[list[str]], typer.Option(None, "--val", help="Validation data "
+         "(repeatable); default: a stable-hash split of TRAIN (--val-fraction).")),
+        ("test", Optional[list[str]], typer.Option(None, "--test", help="Test data, scored "
+         "once at the end (repeatable).")),
+        ("config", Optional[Path], typer.Option(None, "--config", help="TOML file with "
+         "read, stream, vectorize, model and train tables; flags override it.")),
+        ("verbose", int, typer.Option(2, "--verbose", help="0 silent, 1 progress bar, "
+         "2 one line per epoch.")),
+    ]
+    params = [P(n, P.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in fixed]
+    for section, name, f in _flag_fields():
+        annotation, option = _option(section, name, f)
+        params.append(P(name, P.KEYWORD_ONLY, default=option, annotation=annotation))
+    return inspect.Signature(params)
+
+
+def _command(**kwargs: Any) -> None:
+    fixed = {k: kwargs.pop(k) for k in ("train", "out", "val", "test", "config", "verbose")}
+    train_command(**fixed, **kwargs)
+
+
+_command.__signature__ = _signature()  # type: ignore[attr-defined]
+_command.__annotations__ = {p.name: p.annotation for p in _command.__signature__.parameters.values()}
+_command.__doc__ = train_command.__doc__
+app.command(name="train")(_command)

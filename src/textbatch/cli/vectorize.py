@@ -1,0 +1,60 @@
+"""``textbatch vectorize TRAIN... --out DIR``: fit a vectorizer and write the vectorized cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from textbatch.cli.app import app
+from textbatch.cli.options import read_config_from_flags
+from textbatch.config import VectorizeConfig
+
+
+@app.command()
+def vectorize(
+    data: list[str] = typer.Argument(..., help="Training files, globs, folders or URLs."),
+    out: Path = typer.Option(..., "--out", help="Folder for vectorizer/ and cache/."),
+    kind: str = typer.Option("ngram", "--kind", help="ngram | sequence | hashed."),
+    ngram_range: tuple[int, int] = typer.Option((1, 2), "--ngram-range", help="MIN MAX."),
+    min_df: int = typer.Option(2, "--min-df"),
+    top_k: int = typer.Option(20_000, "--top-k"),
+    sublinear_tf: bool = typer.Option(False, "--sublinear-tf"),
+    max_counted_ngrams: int = typer.Option(4_000_000, "--max-counted-ngrams",
+                                           help="Memory budget of the counting passes."),
+    max_sequence_length: int = typer.Option(500, "--max-sequence-length"),
+    padding: str = typer.Option("pre", "--padding", help="pre | post (sequence)."),
+    buckets: int = typer.Option(2_000_000, "--buckets", help="Hash buckets (hashed)."),
+    block_size: int = typer.Option(1024, "--block-size"),
+    force: bool = typer.Option(False, "--force", help="Rebuild even if the cache is current."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    format: Optional[str] = typer.Option(None, "--format", help="Override the format from the suffix."),
+    text_column: list[str] = typer.Option([], "--text-column", help="CSV/TSV text column (repeatable)."),
+    label_column: Optional[str] = typer.Option(None, "--label-column", help="CSV/TSV label column."),
+    text_field: str = typer.Option("text", "--text-field", help="JSONL/Parquet text field."),
+    label_field: str = typer.Option("label", "--label-field", help="JSONL/Parquet label field."),
+    on_bad_records: str = typer.Option("error", "--on-bad-records", help="error | skip (counted)."),
+) -> None:
+    """Fit the vectorizer in streaming passes and write the vectorized training set once."""
+    from textbatch.features.pipeline import vectorize_files
+
+    read_config = read_config_from_flags(
+        format, text_column, label_column, text_field, label_field, on_bad_records
+    )
+    config = VectorizeConfig(
+        kind=kind, ngram_range=tuple(ngram_range), min_df=min_df, top_k=top_k,  # type: ignore[arg-type]
+        sublinear_tf=sublinear_tf, max_counted_ngrams=max_counted_ngrams,
+        max_sequence_length=max_sequence_length, padding=padding, buckets=buckets,  # type: ignore[arg-type]
+    )
+    report = vectorize_files(data, out, read_config, config, block_size=block_size, force=force)
+    if json_output:
+        typer.echo(json.dumps(report.to_json()))
+        return
+    state = "reused (up to date)" if report.reused else f"written in {report.seconds:.1f}s"
+    typer.echo(f"Cache {out}/cache: {report.num_records:,} records, {report.num_features:,} "
+               f"features, {report.nnz:,} non-zeros - {state}")
+    if report.pruned_ngrams:
+        typer.echo(f"Counting budget: {report.pruned_ngrams:,} rare n-grams were pruned "
+                   f"(--max-counted-ngrams {max_counted_ngrams:,}).")

@@ -1,0 +1,169 @@
+"""The guide's "explore your data" step as one streaming pass.
+
+Counts samples and samples per class, and the exact median number of words per sample from a
+histogram of word counts (memory grows with the longest text, not with the number of texts). From
+those, the guide's rule picks a model: S/W = samples / median words per sample; S/W < 1500 means
+an n-gram MLP, otherwise a sequence model (sepCNN).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from textbatch.config import ReadConfig
+from textbatch.readers.base import BadRecords, Record
+
+SW_THRESHOLD = 1500  # the guide's cut between n-gram and sequence models
+
+
+def recommend_model(num_samples: int, median_words_per_sample: float) -> str:
+    """The guide's rule: S/W < 1500 -> "mlp" (n-gram vectors), else "sepcnn"."""
+    return "mlp" if sw_ratio(num_samples, median_words_per_sample) < SW_THRESHOLD else "sepcnn"
+
+
+def sw_ratio(num_samples: int, median_words_per_sample: float) -> float:
+    """Samples per median words per sample (0 when there are no words)."""
+    return num_samples / median_words_per_sample if median_words_per_sample > 0 else 0.0
+
+
+def median_from_histogram(histogram: Counter) -> float:
+    """The median of the values a histogram counts, as ``np.median`` gives on the raw values."""
+    total = sum(histogram.values())
+    if total == 0:
+        return 0.0
+    values = np.array(sorted(histogram), dtype=np.float64)
+    cumulative = np.cumsum([histogram[v] for v in sorted(histogram)])
+    lower = values[np.searchsorted(cumulative, (total - 1) // 2 + 1)]
+    upper = values[np.searchsorted(cumulative, total // 2 + 1)]
+    return float((lower + upper) / 2)
+
+
+@dataclass
+class TextStats:
+    """Sufficient statistics of the explore pass; ``update`` one record at a time."""
+
+    samples_per_class: Counter = field(default_factory=Counter)
+    words_per_sample: Counter = field(default_factory=Counter)
+
+    def update(self, record: Record) -> None:
+        self.samples_per_class[record.label] += 1
+        self.words_per_sample[len(record.text.split())] += 1
+
+    def merge(self, other: "TextStats") -> None:
+        self.samples_per_class.update(other.samples_per_class)
+        self.words_per_sample.update(other.words_per_sample)
+
+    @property
+    def num_samples(self) -> int:
+        return sum(self.samples_per_class.values())
+
+    @property
+    def median_words_per_sample(self) -> float:
+        return median_from_histogram(self.words_per_sample)
+
+
+@dataclass
+class ExploreReport:
+    """What ``textbatch explore`` prints; ``to_json`` has the documented keys."""
+
+    stats: TextStats
+    class_names: list[str]
+    skipped_records: dict[str, int]
+    top_ngrams: list[tuple[str, int]] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        median = self.stats.median_words_per_sample
+        num_samples = self.stats.num_samples
+        return {
+            "num_samples": num_samples,
+            "num_classes": len(self.class_names),
+            "samples_per_class": {n: self.stats.samples_per_class[n] for n in self.class_names},
+            "median_words_per_sample": median,
+            "sw_ratio": round(sw_ratio(num_samples, median), 3),
+            "recommended_model": recommend_model(num_samples, median),
+            "skipped_records": dict(self.skipped_records),
+            "top_ngrams": [[g, c] for g, c in self.top_ngrams],
+        }
+
+
+def iter_records(
+    inputs: Iterable[str], read_config: ReadConfig, bad: BadRecords
+) -> Iterator[Record]:
+    """Every record of every shard, in order (the shared read loop of streaming passes)."""
+    from textbatch.io import expand_shards
+    from textbatch.readers import get_reader
+
+    for shard in expand_shards(list(inputs)):
+        for _, record in get_reader(shard, read_config).read(shard, bad):
+            yield record
+
+
+def class_names_for(inputs: list[str], read_config: ReadConfig, seen: Iterable[str]) -> list[str]:
+    """Class names in label-id order: declared by the format, else the natural order of labels."""
+    from textbatch.data.labels import LabelSet
+    from textbatch.io import expand_shards
+    from textbatch.readers import get_reader
+
+    shards = expand_shards(list(inputs))
+    declared = get_reader(shards[0], read_config).classes(shards[0]) if shards else None
+    labels = [label for label in seen if label is not None]
+    names = LabelSet(declared).names if declared else LabelSet.from_labels(labels).names
+    return list(names)
+
+
+def explore(
+    inputs: list[str],
+    read_config: ReadConfig | None = None,
+    *,
+    top_ngrams: int = 20,
+    progress: bool = False,
+) -> ExploreReport:
+    """One streaming pass over ``inputs``: counts, median words per sample, top n-grams."""
+    read_config = read_config or ReadConfig()
+    bad = BadRecords(read_config.on_bad_records)
+    stats = TextStats()
+    records = iter_records(inputs, read_config, bad)
+    if progress:
+        from tqdm import tqdm
+
+        records = tqdm(records, unit=" records", desc="explore", leave=False, disable=None)
+
+    def chunks() -> Iterator[tuple[list[str], None]]:
+        for chunk in _chunks(records, 4096):
+            for record in chunk:
+                stats.update(record)
+            yield [record.text for record in chunk], None
+
+    top = _top_ngrams(chunks(), top_ngrams) if top_ngrams else [c for c in chunks() if False]
+    names = class_names_for(inputs, read_config, stats.samples_per_class)
+    return ExploreReport(stats, names, dict(bad.counts), top)
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _top_ngrams(chunks: Iterator[tuple[list[str], None]], n: int) -> list[tuple[str, int]]:
+    """The ``n`` n-grams in most documents, counted by the n-gram vectorizer's own first pass
+    (same analyzer, same memory budget: one copy of the counting code)."""
+    from textbatch.config import VectorizeConfig
+    from textbatch.features.ngram import NgramVectorizer
+
+    counts = NgramVectorizer(VectorizeConfig()).count_pass(chunks)
+    values = np.asarray(counts["counts"])
+    if len(values) == 0:
+        return []
+    cutoff = np.partition(values, len(values) - min(n, len(values)))[len(values) - min(n, len(values))]
+    candidates = [(counts["ngrams"][i], int(values[i])) for i in np.flatnonzero(values >= cutoff)]
+    return sorted(candidates, key=lambda pair: (-pair[1], pair[0]))[:n]  # ties by string

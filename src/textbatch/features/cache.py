@@ -1,0 +1,192 @@
+"""The vectorize-once cache: the vectorized training set as flat, memory-mappable files.
+
+Like nanoGPT's ``train.bin``: ``ids.bin`` (int32), ``weights.bin`` (float32), ``offsets.bin``
+(int64, CSR indptr, num_records + 1) and ``labels.bin`` (int64), appended chunk by chunk so
+writing takes constant memory, plus ``manifest.json``. The directory is built under a temporary
+name and renamed into place, so a cache is either complete or absent. The manifest's ``key``
+(data identity + vectorizer config, given by the caller) decides whether a cache may be used:
+``open_cache`` returns None for a missing or stale one and the caller rebuilds it.
+
+``CacheSource`` is a ``BlockSource`` over row ids, so ``textbatch.data.BatchStream`` plans epochs
+over the cache exactly as over text (same shuffle, position and resume), and ``gather`` turns a
+batch of row ids into a SparseBatch with numpy fancy indexing over the memory maps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from textbatch.errors import CheckpointError
+from textbatch.features.batch import SparseBatch
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+# int32 ids: every vectorizer's features fit (top_k 20,000; buckets 2M < 2**31).
+DTYPES = {"ids": "int32", "weights": "float32", "offsets": "int64", "labels": "int64"}
+
+
+def write_cache(out_dir: str | Path, chunks: Iterable[SparseBatch], key: dict[str, Any],
+                block_size: int = 1024) -> Path:
+    """Write labelled batches as a cache at ``out_dir`` (replacing an old one) and return it."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        with CacheWriter(temp) as writer:
+            for batch in chunks:
+                writer.append(batch)
+            writer.finish(key, block_size)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(temp, out_dir)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+class CacheWriter:
+    """Appends labelled batches to the flat files of ``directory`` (constant memory); also the
+    n-gram vectorizer's spill of full-vocabulary rows between its stats pass and the cache."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._files = {name: open(self.directory / f"{name}.bin", "wb") for name in DTYPES}
+        self._files["offsets"].write(np.zeros(1, np.int64).tobytes())
+        self.num_records, self.nnz = 0, 0
+
+    def __enter__(self) -> "CacheWriter":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def append(self, batch: SparseBatch) -> None:
+        if batch.labels is None:
+            raise ValueError("write_cache needs labelled batches (labels is None)")
+        self._files["ids"].write(np.asarray(batch.ids, np.int32).tobytes())
+        self._files["weights"].write(np.asarray(batch.weights, np.float32).tobytes())
+        offsets = np.asarray(batch.offsets[1:], np.int64) - batch.offsets[0] + self.nnz
+        self._files["offsets"].write(offsets.tobytes())
+        self._files["labels"].write(np.asarray(batch.labels, np.int64).tobytes())
+        self.num_records += len(batch)
+        self.nnz += int(batch.offsets[-1] - batch.offsets[0])
+
+    def finish(self, key: dict[str, Any], block_size: int = 1024) -> None:
+        """Flush the arrays to disk, then write the manifest that makes them a cache."""
+        for handle in self._files.values():
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.close()
+        manifest = {"format_version": FORMAT_VERSION, "num_records": self.num_records,
+                    "nnz": self.nnz, "block_size": int(block_size), "dtypes": DTYPES, "key": key}
+        (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True),
+                                               "utf-8")
+
+    def close(self) -> None:
+        for handle in self._files.values():
+            handle.close()
+
+
+class CacheSource:
+    """Random access to a written cache: blocks of row ids and batches gathered by row id."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.manifest = read_manifest(self.directory)
+        n, nnz = self.manifest["num_records"], self.manifest["nnz"]
+        self.ids = self._map("ids", nnz)
+        self.weights = self._map("weights", nnz)
+        self.offsets = self._map("offsets", n + 1)
+        self.labels = self._map("labels", n)
+        self.block_size = int(self.manifest["block_size"])
+        sizes = np.full(-(-n // self.block_size), self.block_size, dtype=np.int64)
+        if n % self.block_size:
+            sizes[-1] = n % self.block_size
+        self._block_sizes = sizes
+
+    def _map(self, name: str, count: int) -> np.ndarray:
+        path = self.directory / f"{name}.bin"
+        dtype = np.dtype(DTYPES[name])
+        size = path.stat().st_size if path.is_file() else -1
+        if size != count * dtype.itemsize:
+            raise CheckpointError(f"{path}: {size} bytes, expected {count * dtype.itemsize} from "
+                                  f"{self.directory / MANIFEST}. The cache is damaged; delete it "
+                                  "and run `textbatch vectorize` again.")
+        if count == 0:
+            return np.zeros(0, dtype)
+        return np.memmap(path, dtype=dtype, mode="r", shape=(count,))
+
+    def __len__(self) -> int:
+        return int(self.manifest["num_records"])
+
+    @property
+    def key(self) -> dict[str, Any]:
+        return self.manifest["key"]
+
+    @property
+    def block_sizes(self) -> np.ndarray:
+        return self._block_sizes
+
+    def read_block(self, index: int) -> np.ndarray:
+        """Row ids of block ``index`` (int64)."""
+        start = index * self.block_size
+        return np.arange(start, start + int(self._block_sizes[index]), dtype=np.int64)
+
+    def iter_chunks(self, size: int) -> Iterator[SparseBatch]:
+        """All rows in order, ``size`` at a time (sequential reads)."""
+        for start in range(0, len(self), size):
+            yield self.gather(np.arange(start, min(start + size, len(self)), dtype=np.int64))
+
+    def gather(self, row_ids: np.ndarray | list[int]) -> SparseBatch:
+        """The rows ``row_ids`` (any order, repeats allowed) as one labelled SparseBatch."""
+        rows = np.asarray(row_ids, dtype=np.int64)
+        starts = self.offsets[rows]
+        lengths = self.offsets[rows + 1] - starts
+        out_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=out_offsets[1:])
+        positions = np.arange(out_offsets[-1], dtype=np.int64)
+        positions += np.repeat(starts - out_offsets[:-1], lengths)
+        return SparseBatch(self.ids[positions].astype(np.int64), np.asarray(self.weights[positions]),
+                           out_offsets, np.asarray(self.labels[rows]))
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    """The parsed manifest of a cache, checked for version."""
+    path = Path(directory) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+        version = manifest["format_version"]
+        int(manifest["num_records"]), int(manifest["nnz"]), int(manifest["block_size"])
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"{path}: no cache here (manifest missing). Run `textbatch "
+                              "vectorize` to build one.") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: corrupt cache manifest ({exc}). Delete the cache and run "
+                              "`textbatch vectorize` again.") from exc
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: cache format {version}, this textbatch reads "
+                              f"{FORMAT_VERSION}. Delete the cache and vectorize again.")
+    return manifest
+
+
+def open_cache(directory: str | Path, key: dict[str, Any]) -> CacheSource | None:
+    """The cache at ``directory`` if it exists, is intact and was built for ``key``; else None
+    (the caller rebuilds it). The key compares as JSON, so tuples and lists are equal."""
+    if not (Path(directory) / MANIFEST).is_file():
+        return None
+    try:
+        source = CacheSource(directory)
+    except CheckpointError:
+        return None
+    if source.key != json.loads(json.dumps(key)):
+        return None
+    return source

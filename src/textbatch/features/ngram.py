@@ -1,0 +1,298 @@
+"""The guide's n-gram vectorizer, fitted out of core: tf-idf over uni+bigrams, top_k by f_classif.
+
+Two streaming passes, each holding only sufficient statistics:
+
+1. document frequencies of every n-gram (``NgramCounter``, budget-bound) -> vocabulary of
+   n-grams with ``df >= min_df`` (sorted, like scikit-learn) and ``idf_``;
+2. per class: number of documents, sum and sum of squares of each feature's l2-normalized tf-idf
+   value -> ``f_classif`` scores -> the ``top_k`` best (``selected_``).
+
+Both reproduce scikit-learn's arithmetic operation for operation (``TfidfVectorizer(ngram_range=
+(1, 2), min_df=2, strip_accents="unicode")`` + ``SelectKBest(f_classif, k)``): rows are normalized
+over the whole min_df vocabulary *before* selection, class sums add rows in order as scipy's
+sparse sum does, NaN scores rank lowest and ties go to the later column (stable argsort, last k).
+
+Between passes the statistics are plain dicts of numpy arrays and lists, handed to ``merge`` (an
+all-gather: it returns the list of every rank's statistics; ``[stats]`` on one process), so a
+distributed fit sums them and every rank selects the same features.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from textbatch.config import VectorizeConfig
+from textbatch.errors import ConfigError, TextbatchError
+from textbatch.features.batch import SparseBatch
+from textbatch.features.counting import (NgramCounter, bigram_keys, ngram_keys, reduce_counts,
+                                         unique_counts, unique_inverse)
+from textbatch.features.persist import check_length, load_state, save_state
+from textbatch.text.analyzer import Analyzer
+
+Chunks = Callable[[], Iterable[tuple[list[str], np.ndarray]]]
+Merge = Callable[[dict], list[dict]]
+
+
+def single_process(stats: dict) -> list[dict]:
+    """The all-gather of a one-process run."""
+    return [stats]
+
+
+class NgramVectorizer:
+    """tf-idf n-grams, top ``top_k`` by f_classif; ``transform`` gives SparseBatch rows."""
+
+    kind = "ngram"
+
+    def __init__(self, config: VectorizeConfig | None = None) -> None:
+        self.config = config or VectorizeConfig(kind="ngram")
+        if self.config.ngram_range[1] > 2:
+            raise ConfigError(f"The n-gram vectorizer counts n-grams up to 2 (the guide's "
+                              f"(1, 2)). Got ngram_range={self.config.ngram_range}.")
+        self.analyzer = Analyzer(self.config.ngram_range)
+
+    # ---- fitting -------------------------------------------------------------------------
+    def fit(self, open_chunks: Chunks, merge: Merge | None = None) -> "NgramVectorizer":
+        """Two passes over ``open_chunks()``; see the module docstring."""
+        self._fit(open_chunks, merge, None)
+        return self
+
+    def fit_transform(self, open_chunks: Chunks, merge: Merge | None = None,
+                      spill_dir: str | Path | None = None, chunk_size: int = 4096
+                      ) -> Iterator[SparseBatch]:
+        """Fit, then yield the labelled rows of the same data, tokenizing each text twice in all
+        (not three times): pass 2 spills its full-vocabulary rows to ``spill_dir`` (a temporary
+        folder, removed at the end), and selection then only remaps their columns."""
+        from textbatch.features.cache import CacheSource, CacheWriter
+
+        with tempfile.TemporaryDirectory(prefix="textbatch-spill-", dir=spill_dir) as temp:
+            with CacheWriter(temp) as spill:
+                self._fit(open_chunks, merge, spill.append)
+                spill.finish({})
+            for batch in CacheSource(temp).iter_chunks(chunk_size):
+                yield self._select_columns(batch)
+
+    def _fit(self, open_chunks: Chunks, merge: Merge | None,
+             on_rows: Callable[[SparseBatch], None] | None) -> None:
+        gather = merge or single_process
+        min_count = self.config.min_df if merge is None else 1  # filter early when alone
+        counts = self.count_pass(open_chunks(), min_count)
+        counts = reduce_counts(gather(counts), self.config.max_counted_ngrams)
+        self._set_vocabulary(counts)
+        stats = reduce_class_stats(gather(self.class_stats_pass(open_chunks(), on_rows)))
+        self._select(stats)
+
+    def count_pass(self, chunks: Iterable[tuple[list[str], np.ndarray]], min_count: int = 1
+                   ) -> dict:
+        """Pass 1: document frequencies of the n-grams, within the counting budget."""
+        counter = NgramCounter(self.config.max_counted_ngrams, self.config.ngram_range)
+        for texts, _ in chunks:
+            ids, offsets = self.analyzer.encode(texts, counter.tokens.intern)
+            counter.add(ids, offsets)
+        return counter.result(min_count)
+
+    def class_stats_pass(self, chunks: Iterable[tuple[list[str], np.ndarray]],
+                         on_rows: Callable[[SparseBatch], None] | None = None) -> dict:
+        """Pass 2: per-class document counts, sums and sums of squares of tf-idf values
+        (``on_rows`` receives each chunk's full-vocabulary rows, for ``fit_transform``)."""
+        size = len(self.idf_)
+        sums: dict[int, np.ndarray] = {}
+        squares: dict[int, np.ndarray] = {}
+        class_counts: dict[int, int] = {}
+        for texts, labels in chunks:
+            labels = np.asarray(labels, dtype=np.int64)
+            rows, cols, values = self._tfidf(texts)
+            if on_rows is not None:
+                on_rows(SparseBatch(cols, values.astype(np.float32),
+                                    _row_offsets(rows, len(texts)), labels))
+            row_labels = labels[rows]
+            for label in np.unique(labels).tolist():
+                if label not in sums:
+                    sums[label], squares[label] = np.zeros(size), np.zeros(size)
+                    class_counts[label] = 0
+                class_counts[label] += int((labels == label).sum())
+                mine = row_labels == label
+                np.add.at(sums[label], cols[mine], values[mine])  # in row order, like scipy
+                np.add.at(squares[label], cols[mine], values[mine] ** 2)
+        classes = np.array(sorted(sums), dtype=np.int64)
+        return {"classes": classes,
+                "class_counts": np.array([class_counts[c] for c in classes.tolist()], np.int64),
+                "sums": np.array([sums[c] for c in classes.tolist()]).reshape(-1, size),
+                "squares": np.array([squares[c] for c in classes.tolist()]).reshape(-1, size)}
+
+    def _set_vocabulary(self, counts: dict) -> None:
+        keep = np.asarray(counts["counts"]) >= self.config.min_df
+        ngrams = [g for g, k in zip(counts["ngrams"], keep.tolist()) if k]
+        if not ngrams:
+            raise TextbatchError(f"Empty vocabulary: no n-gram occurs in min_df="
+                                 f"{self.config.min_df} documents. Try a smaller --min-df.")
+        order = sorted(range(len(ngrams)), key=ngrams.__getitem__)
+        self.feature_names_all_ = [ngrams[i] for i in order]
+        self.document_frequency_ = np.asarray(counts["counts"])[keep][order].astype(np.int64)
+        self.num_documents_ = int(counts["num_docs"])
+        self.pruned_ngrams_ = int(counts["pruned"])
+        n = self.num_documents_ + 1  # smooth_idf: one extra document containing every term
+        self.idf_ = np.log(n / (self.document_frequency_.astype(np.float64) + 1)) + 1
+        self._build_lookup()
+
+    def _select(self, stats: dict) -> None:
+        self.scores_ = f_classif_from_stats(stats["class_counts"], stats["sums"], stats["squares"])
+        self.selected_ = select_k_best(self.scores_, self.config.top_k)
+        self._set_output_index()
+
+    # ---- vectorizing ---------------------------------------------------------------------
+    def transform(self, texts: list[str]) -> SparseBatch:
+        """Selected tf-idf features of each text (ids in [0, num_features), float32)."""
+        rows, cols, values = self._tfidf(texts)
+        out = self._output_index[cols]
+        keep = out >= 0
+        return SparseBatch(out[keep], values[keep].astype(np.float32),
+                           _row_offsets(rows[keep], len(texts)))
+
+    def _select_columns(self, batch: SparseBatch) -> SparseBatch:
+        """Full-vocabulary rows (as spilled by pass 2) -> the selected features' rows."""
+        out = self._output_index[batch.ids]
+        keep = out >= 0
+        rows = np.repeat(np.arange(len(batch)), np.diff(batch.offsets))
+        return SparseBatch(out[keep], batch.weights[keep], _row_offsets(rows[keep], len(batch)),
+                           batch.labels)
+
+    def _tfidf(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, value) over the whole min_df vocabulary, sorted by row then column,
+        l2-normalized per row with scikit-learn's summation order."""
+        ids, offsets = self.analyzer.encode(texts, self._lookup_tokens)
+        keys, rows = ngram_keys(ids, offsets, self.config.ngram_range)
+        cols = self._key_columns(keys)
+        known = cols >= 0
+        size = len(self.idf_)
+        codes, tf = unique_counts(rows[known] * size + cols[known])
+        rows, cols = codes // size, codes % size
+        tf = tf.astype(np.float64)
+        if self.config.sublinear_tf:
+            tf = np.log(tf) + 1
+        values = tf * self.idf_[cols]
+        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(texts)))
+        return rows, cols, values / norms[rows]
+
+    def _lookup_tokens(self, tokens: list[str]) -> np.ndarray:
+        get = self._token_ids.get
+        return np.fromiter((get(t, -1) for t in tokens), np.int64, len(tokens))
+
+    def _key_columns(self, keys: np.ndarray) -> np.ndarray:
+        pos = np.minimum(np.searchsorted(self._sorted_keys, keys), len(self._sorted_keys) - 1)
+        return np.where(self._sorted_keys[pos] == keys, self._key_columns_sorted[pos], -1)
+
+    def _build_lookup(self) -> None:
+        """Token ids of the vocabulary's tokens and the packed key of every column."""
+        self._token_ids: dict[str, int] = {}
+        keys = np.empty(len(self.feature_names_all_), dtype=np.int64)
+        for column, ngram in enumerate(self.feature_names_all_):
+            parts = [self._token_ids.setdefault(t, len(self._token_ids)) for t in ngram.split(" ")]
+            keys[column] = parts[0] if len(parts) == 1 else bigram_keys(parts[0], parts[1])
+        order = np.argsort(keys)
+        self._sorted_keys, self._key_columns_sorted = keys[order], order.astype(np.int64)
+        self.vocabulary_ = {g: i for i, g in enumerate(self.feature_names_all_)}
+
+    def _set_output_index(self) -> None:
+        self._output_index = np.full(len(self.idf_), -1, dtype=np.int64)
+        self._output_index[self.selected_] = np.arange(len(self.selected_))
+
+    @property
+    def num_features(self) -> int:
+        return len(self.selected_)
+
+    def get_feature_names_out(self) -> list[str]:
+        """The n-gram of each output id."""
+        return [self.feature_names_all_[i] for i in self.selected_.tolist()]
+
+    def top_ngrams(self, n: int) -> list[tuple[str, int]]:
+        """The ``n`` counted n-grams in most documents (ties by string), for explore's plot."""
+        order = np.lexsort((np.arange(len(self.idf_)), -self.document_frequency_))[:n]
+        return [(self.feature_names_all_[i], int(self.document_frequency_[i])) for i in order]
+
+    def iter_transform(self, chunks: Iterable[tuple[list[str], np.ndarray]]) -> Iterator[
+            SparseBatch]:
+        """Labelled batches of a chunk stream (what ``write_cache`` consumes)."""
+        for texts, labels in chunks:
+            batch = self.transform(texts)
+            batch.labels = np.asarray(labels, dtype=np.int64)
+            yield batch
+
+    # ---- persistence ---------------------------------------------------------------------
+    def save(self, directory: str | Path) -> None:
+        save_state(directory, self.kind, self.config,
+                   {"num_documents": self.num_documents_, "pruned_ngrams": self.pruned_ngrams_},
+                   {"idf": self.idf_, "selected": self.selected_, "scores": self.scores_,
+                    "document_frequency": self.document_frequency_},
+                   {"vocabulary": self.feature_names_all_})
+
+    @classmethod
+    def load(cls, directory: str | Path, config: VectorizeConfig | None = None
+             ) -> "NgramVectorizer":
+        state, arrays, lists = load_state(directory, cls.kind, config)
+        self = cls(state["config"])
+        self.feature_names_all_ = lists["vocabulary"]
+        size = len(self.feature_names_all_)
+        for name in ("idf", "scores", "document_frequency"):
+            check_length(Path(directory), f"{name}.npy", arrays[name], size)
+        self.idf_, self.scores_ = arrays["idf"], arrays["scores"]
+        self.document_frequency_, self.selected_ = arrays["document_frequency"], arrays["selected"]
+        if len(self.selected_) and (self.selected_.min() < 0 or self.selected_.max() >= size):
+            check_length(Path(directory), "selected.npy", [], -1)
+        self.num_documents_, self.pruned_ngrams_ = state["num_documents"], state["pruned_ngrams"]
+        self._build_lookup()
+        self._set_output_index()
+        return self
+
+
+def _row_offsets(rows: np.ndarray, num_rows: int) -> np.ndarray:
+    """CSR offsets of row numbers sorted ascending."""
+    offsets = np.zeros(num_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=num_rows), out=offsets[1:])
+    return offsets
+
+
+def reduce_class_stats(parts: list[dict]) -> dict:
+    """Sum per-class statistics of several ranks (classes are the union, sorted)."""
+    if len(parts) == 1:
+        return parts[0]
+    classes = np.unique(np.concatenate([p["classes"] for p in parts]))
+    size = parts[0]["sums"].shape[1]
+    out = {"classes": classes, "class_counts": np.zeros(len(classes), np.int64),
+           "sums": np.zeros((len(classes), size)), "squares": np.zeros((len(classes), size))}
+    for part in parts:
+        where = np.searchsorted(classes, part["classes"])
+        out["class_counts"][where] += part["class_counts"]
+        out["sums"][where] += part["sums"]
+        out["squares"][where] += part["squares"]
+    return out
+
+
+def f_classif_from_stats(class_counts: np.ndarray, sums: np.ndarray, squares: np.ndarray
+                         ) -> np.ndarray:
+    """ANOVA F of each feature from per-class n, sum and sum of squares (scikit-learn's
+    ``f_oneway``, same operation order so equal columns tie exactly as they do there)."""
+    n_classes, n_samples = len(class_counts), float(class_counts.sum())
+    ss_alldata = sum(squares[k] for k in range(n_classes))
+    square_of_sums_alldata = sum(sums[k] for k in range(n_classes)) ** 2
+    sstot = ss_alldata - square_of_sums_alldata / n_samples
+    ssbn = 0.0
+    for k in range(n_classes):
+        ssbn += sums[k] ** 2 / class_counts[k]
+    ssbn -= square_of_sums_alldata / n_samples
+    msb = ssbn / float(n_classes - 1)
+    msw = (sstot - ssbn) / float(n_samples - n_classes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(msb / msw, dtype=np.float64).ravel()
+
+
+def select_k_best(scores: np.ndarray, k: int) -> np.ndarray:
+    """Ascending column indices of the ``k`` best scores, SelectKBest's rule: NaN lowest, stable
+    sort, the last ``k`` (so ties go to later columns). Fewer columns than ``k``: all of them."""
+    if k >= len(scores):
+        return np.arange(len(scores), dtype=np.int64)
+    cleaned = np.where(np.isnan(scores), np.finfo(scores.dtype).min, scores)
+    return np.sort(np.argsort(cleaned, kind="mergesort")[-k:]).astype(np.int64)

@@ -1,0 +1,151 @@
+"""``textbatch evaluate`` and ``textbatch predict``: a saved classifier over streamed records.
+
+Both read records in file order through the readers, score them in fixed-size chunks and keep
+nothing per record but (for evaluate) two label ids, so memory does not grow with the data.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator
+
+import numpy as np
+
+from textbatch.config import ReadConfig
+from textbatch.errors import ConfigError
+
+CHUNK = 1_024
+
+
+def evaluate(model_dir: str | Path, data: list[str], out: Path | None = None,
+             on_bad_records: str | None = None) -> dict[str, Any]:
+    """Accuracy, loss, per-class precision/recall/F1 and the confusion matrix of ``data``;
+    written as ``evaluation.json`` + ``confusion.png`` into ``out`` when given."""
+    from textbatch.artifacts import load_classifier
+    from textbatch.data.labels import LabelSet
+    from textbatch.pipeline.metrics import Accumulator
+
+    classifier = load_classifier(model_dir)
+    labels = LabelSet(classifier.classes)
+    scores = Accumulator(classifier.num_classes)
+    read, bad = _read_config(classifier.config.read, on_bad_records)
+    for records in _chunks(_records(data, read, bad), CHUNK):
+        scores.add(labels.encode(records), classifier.predict_proba([r.text for r in records]))
+    result = scores.result(classifier.classes)
+    result["skipped_records"] = dict(bad.counts)
+    if out is not None:
+        _write_evaluation(Path(out), result)
+    return result
+
+
+def predict(model_dir: str | Path, data: list[str], output: str,
+            on_bad_records: str | None = None) -> int:
+    """Label + probabilities of every record of ``data`` into ``output`` (.csv, .jsonl or ``-``
+    for CSV on stdout), written atomically; returns the number of records."""
+    from textbatch.artifacts import load_classifier
+
+    classifier = load_classifier(model_dir)
+    read, bad = _read_config(classifier.config.read, on_bad_records)
+    kind = _output_kind(output)
+    records = _records(data, read, bad, labelled=False)
+    count = 0
+    with _open_output(output) as handle:
+        write = _writer(kind, handle, classifier.classes)
+        for chunk in _chunks(records, CHUNK):
+            probs = classifier.predict_proba([r.text for r in chunk])
+            for record, row in zip(chunk, probs):
+                write(record.path, record.line, classifier.classes[int(row.argmax())], row)
+            count += len(chunk)
+    return count
+
+
+def predict_text(model_dir: str | Path, text: str) -> dict[str, Any]:
+    """One text: its label and the probability of every class."""
+    from textbatch.artifacts import load_classifier
+
+    classifier = load_classifier(model_dir)
+    probs = classifier.predict_proba([text])[0]
+    return {"label": classifier.classes[int(probs.argmax())],
+            "probabilities": {c: float(p) for c, p in zip(classifier.classes, probs)}}
+
+
+# -- pieces ------------------------------------------------------------------------------------
+
+def _read_config(saved: ReadConfig, on_bad_records: str | None):
+    from textbatch.readers.base import BadRecords
+
+    read = saved.replace(on_bad_records=on_bad_records) if on_bad_records else saved
+    return read, BadRecords(read.on_bad_records)
+
+
+def _records(data: list[str], read: ReadConfig, bad: Any, labelled: bool = True
+             ) -> Iterator[Any]:
+    """Every record of every shard in order; ``labelled=False`` accepts records without label."""
+    from textbatch.io import expand_shards
+    from textbatch.readers import get_reader
+
+    if not data:
+        raise ConfigError("No input files. Pass at least one file, glob, directory or URL.")
+    for shard in expand_shards(list(data)):
+        reader = get_reader(shard, read, labelled=labelled)
+        for _, record in reader.read(shard, bad):
+            yield record
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _output_kind(output: str) -> str:
+    if output == "-" or output.endswith(".csv"):
+        return "csv"
+    if output.endswith(".jsonl"):
+        return "jsonl"
+    raise ConfigError(f"--output must end in .csv or .jsonl (or be '-' for stdout). "
+                      f"Got {output!r}.")
+
+
+@contextmanager
+def _open_output(output: str) -> Iterator[IO[str]]:
+    if output == "-":
+        yield sys.stdout
+        return
+    from textbatch.io import atomic_write
+
+    with atomic_write(output, "w", encoding="utf-8", newline="") as handle:
+        yield handle
+
+
+def _writer(kind: str, handle: IO[str], classes: list[str]):
+    if kind == "jsonl":
+        def write_json(path: str, line: int, label: str, row: np.ndarray) -> None:
+            probs = {c: round(float(p), 6) for c, p in zip(classes, row)}
+            handle.write(json.dumps({"path": path, "line": line, "label": label,
+                                     "probabilities": probs}) + "\n")
+        return write_json
+    writer = csv.writer(handle)
+    writer.writerow(["path", "line", "label", *(f"p_{c}" for c in classes)])
+
+    def write_csv(path: str, line: int, label: str, row: np.ndarray) -> None:
+        writer.writerow([path, line, label, *(f"{float(p):.6f}" for p in row)])
+    return write_csv
+
+
+def _write_evaluation(out: Path, result: dict[str, Any]) -> None:
+    from textbatch import plots
+    from textbatch.io import atomic_write
+
+    with atomic_write(out / "evaluation.json", "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=2)
+    plots.confusion_plot(result["confusion_matrix"], result["classes"], out / "confusion.png")

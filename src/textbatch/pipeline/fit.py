@@ -1,0 +1,42 @@
+"""The training step of the pipeline: cached streams in, a trained ``Trainer`` out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textbatch.config import RunConfig
+
+VAL_BATCH = 2_048  # validation has no gradients: bigger batches are simply faster
+
+
+def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: int
+              ) -> tuple[Any, Any]:
+    """Build the model, stream the train/val caches, fit with EarlyStopping and the CSV log."""
+    from textbatch.models import build_model, input_kind
+    from textbatch.train import CSVLogger, EarlyStopping, Trainer
+
+    sequence = input_kind(config.model.name) == "sequence"
+    trainer = Trainer(
+        build_model(config.model), config.model.num_classes,
+        learning_rate=config.train.learning_rate, device=config.train.device,
+        sequence_length=config.vectorize.max_sequence_length if sequence else None,
+        padding=config.vectorize.padding)
+    train = _loader(caches["train"], config, config.stream.batch_size, shuffle=True)
+    val = _loader(caches["val"], config, VAL_BATCH, shuffle=False)
+    stopper = EarlyStopping(monitor="val_loss", patience=config.train.patience,
+                            restore_best_weights=True)
+    trainer.fit(train, train.steps_per_epoch, validation_data=val,
+                validation_steps=val.steps_per_epoch, epochs=config.train.epochs,
+                callbacks=[stopper, CSVLogger(out / "history.csv")], verbose=verbose)
+    return trainer, stopper
+
+
+def _loader(folder: Path, config: RunConfig, batch_size: int, shuffle: bool) -> Any:
+    from textbatch.data.stream import BatchLoader, BatchStream
+    from textbatch.features.cache import CacheSource
+
+    source = CacheSource(folder)
+    stream = BatchStream(source, batch_size, shuffle=shuffle, seed=config.stream.seed,
+                         shuffle_buffer=config.stream.shuffle_buffer, transform=source.gather)
+    return BatchLoader(stream, config.stream.num_workers)

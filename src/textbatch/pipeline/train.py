@@ -1,0 +1,217 @@
+"""``textbatch train``: manifest -> split -> model choice -> vectorizer fit -> cache -> streams
+-> Trainer.fit -> artifacts. Each phase is timed into report.json.
+
+Owns orchestration only; every step is a call into the package that owns it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textbatch.config import RunConfig
+from textbatch.errors import ConfigError
+from textbatch.pipeline.report import PhaseTimer, peak_rss_bytes
+from textbatch.pipeline.sources import make_splits, text_batches
+
+# The vectorizer each model eats when none is asked for: the guide's pairing, and fastText's.
+VECTORIZER_FOR = {"mlp": "ngram", "sepcnn": "sequence", "ngram-bag": "hashed"}
+EVAL_BATCH = 2_048
+CHUNK = 4_096  # texts vectorized together
+EXPLORE_BLOCKS = 16  # blocks read to estimate the median words per sample
+
+
+@dataclass
+class TrainRequest:
+    """What ``textbatch train`` was asked: inputs, output folder and the resolved config.
+
+    ``model="auto"`` applies the guide's S/W rule; ``vectorizer=None`` uses the model's own kind.
+    """
+
+    train: list[str]
+    out: Path
+    config: RunConfig = field(default_factory=RunConfig)
+    val: list[str] = field(default_factory=list)
+    test: list[str] = field(default_factory=list)
+    model: str = "auto"
+    vectorizer: str | None = None
+    verbose: int = 2
+
+
+def train(request: TrainRequest) -> dict[str, Any]:
+    """Run the whole pipeline; returns metrics.json's content."""
+    from textbatch.train import seed_everything
+
+    timer = PhaseTimer()
+    out = Path(request.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with timer.phase("manifest"):
+        splits, labels, skipped = make_splits(request.train, request.val, request.test,
+                                              request.config)
+    with timer.phase("explore"):
+        config, explored = _resolve_model(request, splits["train"].source)
+    seed_everything(config.stream.seed)
+    with timer.phase("vectorize"):  # fit + the train cache, text tokenized twice in all
+        vectorizer = _vectorize_train(config, splits["train"].source, labels, out)
+    config = config.replace(model=config.model.replace(
+        num_features=int(vectorizer.num_features), num_classes=len(labels)))
+    caches = {"train": out / "cache" / "train"}
+    with timer.phase("cache"):
+        caches["val"] = _write_cache(vectorizer, splits["val"].source, labels, out, "val", config)
+    from textbatch.pipeline.fit import fit_model
+
+    with timer.phase("train"):
+        trainer, stopper = fit_model(config, caches, out, request.verbose)
+    metrics = _metrics(trainer, stopper, config)
+    evaluation = None
+    with timer.phase("evaluate"):
+        for name in ("val", "test"):
+            if name in splits:
+                batches = (_cached_batches(caches[name]) if name in caches else
+                           text_batches(splits[name].source, labels, vectorizer, EVAL_BATCH))
+                evaluation = _evaluate(trainer, batches, labels)
+                metrics[f"{name}_accuracy"] = evaluation["accuracy"]
+                metrics[f"{name}_loss"] = evaluation["loss"]
+    with timer.phase("save"):
+        _save(out, config, labels, vectorizer, trainer, metrics, evaluation)
+    report = _report(timer, trainer, splits, skipped, vectorizer, explored)
+    _write_json(out / "report.json", report)
+    return metrics
+
+
+def _resolve_model(request: TrainRequest, train_source: Any) -> tuple[RunConfig, dict]:
+    """Pick the model (``auto``: S/W rule) and the vectorizer kind that goes with it."""
+    config, explored = request.config, {}
+    name = request.model
+    if name == "auto":
+        explored = _explore(train_source)
+        name = explored["recommended_model"]
+    if name not in VECTORIZER_FOR:
+        raise ConfigError(f"Unknown model {name!r}. Known: ['auto', "
+                          f"{', '.join(repr(k) for k in VECTORIZER_FOR)}].")
+    kind = request.vectorizer or VECTORIZER_FOR[name]
+    if (kind == "sequence") != (name == "sepcnn"):
+        raise ConfigError(f"Model {name!r} cannot read {kind!r} vectors: sepcnn needs "
+                          "'sequence'; mlp and ngram-bag need 'ngram' or 'hashed'.")
+    config = config.replace(model=config.model.replace(name=name),
+                            vectorize=config.vectorize.replace(kind=kind))
+    return config, explored
+
+
+def _explore(source: Any) -> dict[str, Any]:
+    """The guide's S/W rule: samples from the manifest (exact), the median words per sample
+    from up to EXPLORE_BLOCKS blocks spread evenly over the data (a seek each, not a pass: the
+    rule's threshold is a factor of ~10 away on most data sets, far beyond sampling error)."""
+    import numpy as np
+
+    from textbatch.explore import TextStats, recommend_model, sw_ratio
+
+    stats = TextStats()
+    blocks = np.flatnonzero(source.block_sizes)
+    for index in np.unique(np.linspace(0, len(blocks) - 1, EXPLORE_BLOCKS).astype(int)):
+        for record in source.read_block(int(blocks[index])) if len(blocks) else []:
+            stats.update(record)
+    samples, median = len(source), stats.median_words_per_sample
+    return {"num_samples": samples, "median_words_per_sample": median,
+            "median_from_samples": stats.num_samples, "sw_ratio": sw_ratio(samples, median),
+            "recommended_model": recommend_model(samples, median)}
+
+
+def _vectorize_train(config: RunConfig, source: Any, labels: Any, out: Path) -> Any:
+    """Fit the vectorizer on the train split and write its vectorized cache in the same go."""
+    from textbatch.features import make_vectorizer
+    from textbatch.features.cache import write_cache
+    from textbatch.features.pipeline import cache_key, record_chunks
+
+    vectorizer = make_vectorizer(config.vectorize)
+    chunks = record_chunks(source, labels, CHUNK)
+    rows = vectorizer.fit_transform(chunks, spill_dir=out, chunk_size=CHUNK)
+    key = cache_key(source.manifest, source.split, source.val_fraction, config.vectorize)
+    write_cache(out / "cache" / "train", rows, key, config.stream.block_size)
+    return vectorizer
+
+
+def _write_cache(vectorizer: Any, source: Any, labels: Any, out: Path, name: str,
+                 config: RunConfig) -> Path:
+    """Vectorize another split with the fitted vectorizer into ``out/cache/<name>``."""
+    from textbatch.features.cache import write_cache
+    from textbatch.features.pipeline import cache_key, record_chunks
+
+    key = cache_key(source.manifest, source.split, source.val_fraction, config.vectorize)
+    rows = vectorizer.iter_transform(record_chunks(source, labels, CHUNK)())
+    return write_cache(out / "cache" / name, rows, key, config.stream.block_size)
+
+
+def _evaluate(trainer: Any, batches: Any, labels: Any) -> dict[str, Any]:
+    """Full metrics (per class, confusion) of labelled SparseBatches, streamed."""
+    from textbatch.pipeline.metrics import Accumulator
+
+    scores = Accumulator(len(labels))
+    for batch in batches:
+        scores.add(batch.labels, trainer.predict_proba(batch).numpy())
+    return scores.result(list(labels.names))
+
+
+def _cached_batches(folder: Path) -> Any:
+    """Every row of a vectorized cache in order, a block at a time (no text is re-read)."""
+    from textbatch.features.cache import CacheSource
+
+    source = CacheSource(folder)
+    for index in range(len(source.block_sizes)):
+        yield source.gather(source.read_block(index))
+
+
+def _metrics(trainer: Any, stopper: Any, config: RunConfig) -> dict[str, Any]:
+    history = trainer.history.history
+    best = stopper.best_epoch if stopper.best_epoch >= 0 else len(trainer.history.epoch) - 1
+    return {"model": config.model.name, "best_epoch": best + 1,
+            "epochs_run": len(trainer.history.epoch),
+            "train_accuracy": history.get("accuracy", [None])[best],
+            "train_loss": history.get("loss", [None])[best]}
+
+
+def _save(out: Path, config: RunConfig, labels: Any, vectorizer: Any, trainer: Any,
+          metrics: dict[str, Any], evaluation: dict[str, Any] | None) -> None:
+    from textbatch import plots
+    from textbatch.artifacts import save_classifier
+
+    save_classifier(out / "model", config, list(labels.names), vectorizer, trainer.model.cpu())
+    _write_json(out / "metrics.json", metrics)
+    plots.history_plot(trainer.history.history, out / "plots" / "history.png")
+    if evaluation is not None:
+        plots.confusion_plot(evaluation["confusion_matrix"], evaluation["classes"],
+                             out / "plots" / "confusion.png")
+
+
+def _report(timer: PhaseTimer, trainer: Any, splits: dict, skipped: dict[str, int],
+            vectorizer: Any, explored: dict) -> dict[str, Any]:
+    seconds = dict(timer.seconds)
+    seconds["total"] = timer.total()
+    trained = sum(splits["train"].num_records for _ in trainer.history.epoch)
+    return {
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+        "records_per_second": trained / seconds["train"] if seconds.get("train") else 0.0,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "num_records": {name: split.num_records for name, split in splits.items()},
+        "skipped_records": skipped,
+        "pruned_ngrams": _pruned(vectorizer),
+        "num_features": int(vectorizer.num_features),
+        "explore": explored,
+    }
+
+
+def _pruned(vectorizer: Any) -> Any:
+    for name in ("pruned_", "pruned_ngrams_", "report_"):
+        value = getattr(vectorizer, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    from textbatch.io import atomic_write
+
+    with atomic_write(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, default=float)

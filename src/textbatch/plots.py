@@ -1,0 +1,80 @@
+"""PNG plots for people: class distribution, words per sample, top n-grams, training history,
+confusion matrix. matplotlib is imported inside each function with the Agg backend (no screen)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from textbatch.io import atomic_write
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return path
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[float], title: str, xlabel: str,
+              ylabel: str, path: Path, horizontal: bool = False) -> Path:
+    """A labelled bar chart (horizontal for long labels such as n-grams)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, max(3.0, 0.28 * len(labels)) if horizontal else 4))
+    if horizontal:
+        ax.barh(list(labels)[::-1], list(values)[::-1])
+    else:
+        ax.bar(list(labels), list(values))
+        ax.tick_params(axis="x", rotation=45 if len(labels) > 6 else 0)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return _save(fig, path)
+
+
+def histogram(counts: dict[int, int], title: str, xlabel: str, path: Path, bins: int = 50) -> Path:
+    """Histogram of integer values given as {value: count} (e.g. words per sample)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    values = sorted(counts)
+    ax.hist(values, bins=bins, weights=[counts[v] for v in values])
+    ax.set(title=title, xlabel=xlabel, ylabel="Number of samples")
+    return _save(fig, path)
+
+
+def history_plot(history: dict[str, list[float]], path: Path) -> Path:
+    """Loss and accuracy per epoch, training next to validation."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        for key in (metric, f"val_{metric}"):
+            if history.get(key):
+                epochs = range(1, len(history[key]) + 1)
+                ax.plot(list(epochs), history[key], marker="o", label=key)
+        ax.set(title=metric, xlabel="Epoch")
+        ax.legend()
+    return _save(fig, path)
+
+
+def confusion_plot(matrix: Sequence[Sequence[int]], class_names: Sequence[str], path: Path) -> Path:
+    """Confusion matrix, true classes on rows, predicted on columns, counts in the cells."""
+    plt = _pyplot()
+    size = max(4.0, 0.6 * len(class_names) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(matrix, cmap="Blues")
+    ticks = range(len(class_names))
+    ax.set(xticks=list(ticks), yticks=list(ticks), xlabel="Predicted", ylabel="True")
+    ax.set_xticklabels(class_names, rotation=45, ha="right")
+    ax.set_yticklabels(class_names)
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=8)
+    return _save(fig, path)

@@ -1,0 +1,72 @@
+"""JSON Lines: one object per line, text and label under ``ReadConfig.text_field`` /
+``label_field``. A label may be a string or a number (kept as its string: 1 -> "1")."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+from textbatch.config import ReadConfig
+from textbatch.readers.base import BadRecords, Position, Record
+from textbatch.readers.lines import Lines
+
+
+class JsonlReader:
+    """Reads JSON Lines; blank lines are passed over (they hold no record)."""
+
+    name = "jsonl"
+
+    def __init__(self, config: ReadConfig | None = None, labelled: bool = True) -> None:
+        self.config = config or ReadConfig()
+        self.labelled = labelled
+
+    def classes(self, shard: str) -> list[str] | None:
+        return None
+
+    def read(
+        self, shard: str, bad: BadRecords, start: Position | None = None
+    ) -> Iterator[tuple[Position, Record]]:
+        lines = Lines(shard, bad, start)
+        path = lines.path
+        for offset, line, text in lines.numbered():
+            if text.isspace():
+                continue
+            record = self._record(text, path, line, bad)
+            if record is not None:
+                yield Position(offset, line), record
+
+    def _record(self, text: str, path: str, line: int, bad: BadRecords) -> Record | None:
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            bad.handle(path, line, f"invalid JSON: {exc}", "invalid_json")
+            return None
+        if not isinstance(obj, dict):
+            bad.handle(path, line, f"expected a JSON object, got {type(obj).__name__}",
+                       "invalid_json")
+            return None
+        field, label_field = self.config.text_field, self.config.label_field
+        value = obj.get(field)
+        if not isinstance(value, str):
+            what = "missing" if value is None else f"not a string ({type(value).__name__})"
+            bad.handle(path, line, f"field {field!r} is {what}", "missing_column")
+            return None
+        if not value or value.isspace():
+            bad.handle(path, line, "empty text", "empty_text")
+            return None
+        label = obj.get(label_field)
+        if isinstance(label, (dict, list)) or label == "" or (label is None and self.labelled):
+            bad.handle(path, line, f"missing or invalid label in field {label_field!r}",
+                       "missing_label")
+            return None
+        return Record(value, _label_str(label), path, line)
+
+
+def _label_str(label: object) -> str | None:
+    if label is None or isinstance(label, str):
+        return label  # type: ignore[return-value]
+    if isinstance(label, bool):
+        return str(int(label))
+    if isinstance(label, float) and label.is_integer():
+        return str(int(label))
+    return str(label)

@@ -1,0 +1,116 @@
+"""Numbered, decoded lines of a shard with their byte offsets: the layer every line-based
+reader (Zhang, CSV/TSV, JSONL, fastText, label-text) stands on.
+
+Bad bytes are handled here, once, so every format reports them the same way: undecodable
+UTF-8 (with the byte offset), NUL bytes, lines longer than ``MAX_LINE_BYTES``, and a
+compressed file that ends early or is corrupt (the shard ends there; with the skip policy it
+counts once). Blank lines carry no record and are passed over by the formats.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO, Iterator
+
+from textbatch.io import open_at, redact
+from textbatch.io.streams import decompression_errors
+from textbatch.readers.base import BadRecords, Position
+
+MAX_LINE_BYTES = 1 << 28  # 256 MiB: past that a "line" is a runaway (no newline in the data)
+_DRAIN_CHUNK = 1 << 22
+
+
+class Lines:
+    """Iterates a shard's lines from ``start`` and remembers where the current record began.
+
+    ``mark`` is the Position of the first line handed out since the consumer last set
+    ``fresh = True``: a CSV record spanning several lines (quoted newlines) starts there.
+    """
+
+    __slots__ = ("url", "path", "bad", "start", "mark", "fresh")
+
+    def __init__(self, url: str, bad: BadRecords, start: Position | None = None) -> None:
+        self.url = url
+        self.path = redact(url)
+        self.bad = bad
+        self.start = start or Position(0, 1)
+        self.mark = self.start
+        self.fresh = True
+
+    def numbered(self) -> Iterator[tuple[int, int, str]]:
+        """``(byte_offset, line_number, text)`` per good line, text with its line ending."""
+        offset, line = self.start.offset, self.start.line
+        stream = open_at(self.url, offset)
+        errors = decompression_errors()
+        with stream:
+            readline = stream.readline
+            while True:
+                try:
+                    raw = readline(MAX_LINE_BYTES)
+                except errors as exc:
+                    self._truncated(line, exc)
+                    return
+                if not raw:
+                    return
+                size = len(raw)
+                if size == MAX_LINE_BYTES and raw[-1] != 10:
+                    size += self._overlong(stream, offset, line)
+                else:
+                    text = self._decode(raw, offset, line)
+                    if text is not None:
+                        yield offset, line, text
+                offset += size
+                line += 1
+
+    def texts(self) -> Iterator[str]:
+        """Only the text of each line (what ``csv.reader`` wants), updating ``mark``."""
+        for offset, line, text in self.numbered():
+            if self.fresh:
+                self.mark = Position(offset, line)
+                self.fresh = False
+            yield text
+
+    def _decode(self, raw: bytes, offset: int, line: int) -> str | None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.bad.handle(self.path, line, f"invalid UTF-8 at byte offset {offset + exc.start} "
+                            f"(byte 0x{raw[exc.start]:02x}); the file must be UTF-8", "encoding")
+            return None
+        if "\x00" in text:
+            self.bad.handle(self.path, line, f"NUL byte at byte offset {offset + text.index(chr(0))}"
+                            " (a binary file?)", "nul_byte")
+            return None
+        return text
+
+    def _overlong(self, stream: BinaryIO, offset: int, line: int) -> int:
+        """Report a line without a newline in its first MAX_LINE_BYTES; skip to its end."""
+        self.bad.handle(self.path, line, f"line longer than {MAX_LINE_BYTES} bytes at byte offset "
+                        f"{offset} (not a text file?)", "line_too_long")
+        drained = 0
+        while True:
+            chunk = stream.readline(_DRAIN_CHUNK)
+            drained += len(chunk)
+            if not chunk or chunk.endswith(b"\n"):
+                return drained
+
+    def _truncated(self, line: int, exc: BaseException) -> None:
+        last = line - 1
+        where = f"after line {last}, the last good one" if last >= 1 else "before its first line"
+        self.bad.handle(self.path, line, f"truncated or corrupt compressed file: it ends {where} "
+                        f"({type(exc).__name__}: {exc})", "truncated")
+
+
+def first_line(url: str, limit: int = 1 << 16) -> str:
+    """The first non-blank line (at most ``limit`` bytes), decoded leniently: for sniffing only."""
+    stream = open_at(url, 0)
+    try:
+        with stream:
+            for _ in range(1000):
+                raw = stream.readline(limit)
+                if not raw:
+                    return ""
+                if raw.strip():
+                    return raw.decode("utf-8", errors="replace")
+    except decompression_errors():
+        return ""
+    return ""

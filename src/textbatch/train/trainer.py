@@ -1,0 +1,200 @@
+"""The fit loop, with Keras's contract: ``fit(train, steps_per_epoch, validation_data, ...)``.
+
+Owns STEPS: the state is explicit and small — ``model``, ``optimizer``, ``callbacks``, ``epoch``
+(the next epoch to run), ``global_step`` and the live training iterator (the data position lives
+in the stream that produced it, e.g. ``BatchLoader.state_dict()``). Batches come in as
+``SparseBatch`` (or ready ``(inputs, labels)`` tensors); the trainer never sees a file or a string.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any, Iterable, Iterator, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from textbatch.features.batch import SparseBatch
+from textbatch.train.callbacks import Callback, History, Logs
+from textbatch.train.optim import AdamPair
+from textbatch.train.progress import EpochLine, ProgressBar
+from textbatch.train.seeds import pick_device
+
+Batch = SparseBatch | tuple[dict[str, torch.Tensor], torch.Tensor]
+
+
+class Trainer:
+    """Trains ``model`` for ``num_classes`` classes (1 logit + BCE for 2, else C logits + CE).
+
+    ``sequence_length``/``padding`` turn a SparseBatch of token ids into the padded ``tokens``
+    tensor sequence models expect; bag models leave them None.
+    """
+
+    def __init__(self, model: nn.Module, num_classes: int, *, learning_rate: float = 1e-3,
+                 device: str = "auto", sequence_length: int | None = None,
+                 padding: str = "pre"):
+        self.device = pick_device(device)
+        self.model = model.to(self.device)
+        self.num_classes = num_classes
+        self.optimizer = AdamPair(self.model, learning_rate)
+        self.sequence_length, self.padding = sequence_length, padding
+        self.callbacks: list[Callback] = []
+        self.history = History()
+        self.stop_training = False
+        self.epoch = 0
+        self.epochs = 0
+        self.global_step = 0
+        self.steps_per_epoch: int | None = None
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = value
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def fit(self, train: Iterable[Batch], steps_per_epoch: int | None = None,
+            validation_data: Iterable[Batch] | None = None, validation_steps: int | None = None,
+            epochs: int = 1, callbacks: Sequence[Callback] = (), verbose: int = 2) -> History:
+        """Train from ``self.epoch`` up to ``epochs``. With ``steps_per_epoch`` one iterator of
+        ``train`` is kept across epochs (an endless stream); without it every epoch re-iterates
+        ``train`` to its end. Validation takes ``validation_steps`` batches (or all) each epoch."""
+        self.epochs, self.steps_per_epoch = epochs, steps_per_epoch
+        self.callbacks = [*callbacks, self.history, *_verbosity(verbose)]
+        for callback in self.callbacks:
+            callback.set_trainer(self)
+        self.stop_training = False
+        batches = iter(train) if steps_per_epoch is not None else None
+        self._call("on_train_begin", {})
+        while self.epoch < epochs and not self.stop_training:
+            epoch_batches = batches if batches is not None else iter(train)
+            logs = self._run_epoch(epoch_batches, validation_data, validation_steps)
+            self._call("on_epoch_end", self.epoch, logs)
+            self.epoch += 1
+        self._call("on_train_end", {})
+        return self.history
+
+    def _run_epoch(self, batches: Iterator[Batch], validation_data: Iterable[Batch] | None,
+                   validation_steps: int | None) -> Logs:
+        self._call("on_epoch_begin", self.epoch, {})
+        start = time.perf_counter()
+        totals = _Totals()
+        self.model.train()
+        for step, batch in enumerate(itertools.islice(batches, self.steps_per_epoch)):
+            self._call("on_train_batch_begin", step, {})
+            loss, correct, size = self.train_step(batch)
+            totals.add(loss, correct, size)
+            self._call("on_train_batch_end", step, {"loss": loss, "size": size})
+            if self.stop_training:
+                break
+        seconds = time.perf_counter() - start
+        logs = totals.logs("")
+        if validation_data is not None:
+            logs.update(self.evaluate(validation_data, validation_steps, prefix="val_"))
+        logs["seconds"] = time.perf_counter() - start
+        logs["records_per_second"] = totals.size / seconds if seconds > 0 else 0.0
+        return logs
+
+    def train_step(self, batch: Batch) -> tuple[float, int, int]:
+        """One optimizer step; returns (mean loss, correct predictions, batch size)."""
+        inputs, labels = self._tensors(batch)
+        logits = self.model(**inputs)
+        loss = self.loss(logits, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.global_step += 1
+        return float(loss.detach()), int(self._correct(logits.detach(), labels)), len(labels)
+
+    @torch.no_grad()
+    def evaluate(self, data: Iterable[Batch], steps: int | None = None, prefix: str = "") -> Logs:
+        """Mean loss and accuracy over ``steps`` batches of ``data`` (all of it when None)."""
+        self._call("on_test_begin", {})
+        self.model.eval()
+        totals = _Totals()
+        for batch in itertools.islice(iter(data), steps):
+            inputs, labels = self._tensors(batch)
+            logits = self.model(**inputs)
+            totals.add(float(self.loss(logits, labels)), int(self._correct(logits, labels)),
+                       len(labels))
+        self.model.train()
+        logs = totals.logs(prefix)
+        self._call("on_test_end", logs)
+        return logs
+
+    @torch.no_grad()
+    def predict_proba(self, batch: Batch) -> torch.Tensor:
+        """Class probabilities [n, num_classes] (on CPU) for one batch, labels not needed."""
+        self.model.eval()
+        inputs, _ = self._tensors(batch, need_labels=False)
+        return probabilities(self.model(**inputs), self.num_classes).cpu()
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """BCE-with-logits on the single logit for 2 classes, cross-entropy otherwise."""
+        if self.num_classes == 2:
+            return F.binary_cross_entropy_with_logits(logits[:, 0], labels.to(logits.dtype))
+        return F.cross_entropy(logits, labels)
+
+    def _correct(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.num_classes == 2:
+            predicted = (logits[:, 0] > 0).long()
+        else:
+            predicted = logits.argmax(dim=1)
+        return (predicted == labels).sum()
+
+    def _tensors(self, batch: Batch, need_labels: bool = True) -> tuple[dict[str, Any], Any]:
+        if isinstance(batch, SparseBatch):
+            inputs, labels = batch.to_tensors(self.sequence_length, self.padding)
+        else:
+            inputs, labels = batch
+        if need_labels and labels is None:
+            raise ValueError("A training or validation batch has no labels.")
+        inputs = {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}
+        return inputs, None if labels is None else labels.to(self.device, non_blocking=True)
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(*args)
+
+
+def probabilities(logits: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """[n, num_classes] probabilities: (1 - p, p) from the single binary logit, else softmax."""
+    if num_classes == 2:
+        positive = torch.sigmoid(logits[:, 0])
+        return torch.stack([1.0 - positive, positive], dim=1)
+    return torch.softmax(logits, dim=1)
+
+
+class _Totals:
+    """Size-weighted running sums of loss and correct predictions."""
+
+    def __init__(self) -> None:
+        self.loss = 0.0
+        self.correct = 0
+        self.size = 0
+
+    def add(self, loss: float, correct: int, size: int) -> None:
+        self.loss += loss * size
+        self.correct += correct
+        self.size += size
+
+    def logs(self, prefix: str) -> Logs:
+        if self.size == 0:
+            return {}
+        return {f"{prefix}loss": self.loss / self.size, f"{prefix}accuracy": self.correct / self.size}
+
+
+def _verbosity(verbose: int) -> list[Callback]:
+    if verbose >= 2:
+        return [EpochLine()]
+    if verbose == 1:
+        return [ProgressBar()]
+    return []

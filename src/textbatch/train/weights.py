@@ -1,0 +1,44 @@
+"""Model weights on disk: safetensors only, so loading never executes code."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from textbatch.errors import CheckpointError
+
+
+def save_weights(model: torch.nn.Module, path: Path) -> None:
+    """Write ``model.state_dict()`` to ``path`` atomically (temp file in the same dir + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        save_file(tensors, temp)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def load_weights(model: torch.nn.Module, path: Path) -> None:
+    """Load weights into ``model``; refuse any missing, extra or differently shaped tensor."""
+    try:
+        tensors = load_file(str(path))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: weights file not found. Train a model first "
+                              "(textbatch train ... --out DIR).") from None
+    except Exception as exc:  # safetensors raises its own error types on corrupt files
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc}).") from None
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in tensors.items()}
+    if expected != found:
+        diff = sorted(set(expected.items()) ^ set(found.items()))[:6]
+        raise CheckpointError(f"{path}: weights do not match the architecture in config.json "
+                              f"(differing tensors, name and shape: {diff}).")
+    model.load_state_dict(tensors)

@@ -1,0 +1,135 @@
+"""End to end on real data: train -> evaluate -> predict through the CLI, then the Python API."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import textbatch
+from textbatch.cli.main import _register_commands
+from textbatch.cli.app import app
+from textbatch.errors import CheckpointError
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+IMDB = DATA / "imdb" / "train.csv.gz"
+AG_NEWS = DATA / "ag_news" / "test.csv"
+
+
+def head_rows(source: Path, target: Path, start: int, count: int) -> Path:
+    """``count`` rows of a Zhang CSV (gzip or plain) from row ``start``, written as plain CSV."""
+    opener = gzip.open if source.suffix == ".gz" else open
+    with opener(source, "rt", newline="") as handle:
+        rows = list(csv.reader(handle))[start : start + count]
+    with target.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return target
+
+
+def invoke(*args: str):
+    _register_commands()
+    result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def imdb_run(tmp_path_factory) -> dict[str, Path]:
+    if not IMDB.exists():
+        pytest.skip(f"{IMDB} is absent (clone the shared data beside the repo)")
+    root = tmp_path_factory.mktemp("imdb")
+    train = head_rows(IMDB, root / "train.csv", 0, 1_000)
+    test = head_rows(IMDB, root / "test.csv", 1_000, 300)
+    out = root / "run"
+    result = invoke("train", train, "--test", test, "--out", out, "--epochs", "2",
+                    "--batch-size", "128", "--top-k", "5000", "--model", "mlp")
+    return {"train": train, "test": test, "out": out, "output": result.output}
+
+
+def test_train_writes_every_artifact(imdb_run) -> None:
+    out = imdb_run["out"]
+    for name in ("model/config.json", "model/labels.json", "model/model.safetensors",
+                 "metrics.json", "history.csv", "report.json", "plots/history.png",
+                 "plots/confusion.png"):
+        assert (out / name).is_file(), name
+    assert any((out / "model" / "vectorizer").iterdir())
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("val_accuracy", "val_loss", "test_accuracy", "test_loss", "best_epoch",
+                "epochs_run", "model"):
+        assert key in metrics, key
+    assert metrics["model"] == "mlp" and 1 <= metrics["best_epoch"] <= metrics["epochs_run"] <= 2
+    assert 0.5 <= metrics["test_accuracy"] <= 1.0
+    report = json.loads((out / "report.json").read_text())
+    assert {"manifest", "vectorize", "cache", "train", "evaluate", "save"} <= set(report["seconds"])
+    assert report["peak_rss_bytes"] > 0 and report["records_per_second"] > 0
+    assert "Epoch 1/2 - " in imdb_run["output"]
+
+
+def test_evaluate_reports_per_class_metrics_and_confusion(imdb_run, tmp_path) -> None:
+    result = invoke("evaluate", imdb_run["out"], imdb_run["test"], "--json", "--out", tmp_path)
+    summary = json.loads(result.output)
+    assert summary["num_records"] == 300
+    assert set(summary["per_class"]) == {"0", "1"} or len(summary["per_class"]) == 2
+    assert sum(map(sum, summary["confusion_matrix"])) == 300
+    saved = json.loads((tmp_path / "evaluation.json").read_text())
+    assert saved["accuracy"] == summary["accuracy"]
+    assert (tmp_path / "confusion.png").stat().st_size > 0
+    metrics = json.loads((imdb_run["out"] / "metrics.json").read_text())
+    assert summary["accuracy"] == pytest.approx(metrics["test_accuracy"])
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_predict_writes_one_row_per_record(imdb_run, tmp_path, suffix) -> None:
+    target = tmp_path / f"predictions.{suffix}"
+    invoke("predict", imdb_run["out"], imdb_run["test"], "--output", target)
+    lines = target.read_text().splitlines()
+    if suffix == "csv":
+        rows = list(csv.DictReader(lines))
+        assert len(rows) == 300
+        probs = [float(v) for k, v in rows[0].items() if k.startswith("p_")]
+    else:
+        rows = [json.loads(line) for line in lines]
+        assert len(rows) == 300
+        probs = list(rows[0]["probabilities"].values())
+    assert sum(probs) == pytest.approx(1.0, abs=1e-5)
+    assert not list(tmp_path.glob(".*tmp"))  # atomic: no temp file left behind
+
+
+def test_predict_one_text_and_python_api_agree(imdb_run) -> None:
+    text = "A wonderful, moving film with brilliant acting. I loved every minute."
+    result = json.loads(invoke("predict", imdb_run["out"], "--text", text).output)
+    classifier = textbatch.load(str(imdb_run["out"]))
+    assert classifier.predict([text]) == [result["label"]]
+    probs = classifier.predict_proba([text, "Dull and boring, the worst film of the year."])
+    assert probs.shape == (2, 2)
+
+
+def test_load_refuses_weights_of_another_architecture(imdb_run, tmp_path) -> None:
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(imdb_run["out"] / "model", copy)
+    header = json.loads((copy / "config.json").read_text())
+    header["run"]["model"]["units"] = 32
+    (copy / "config.json").write_text(json.dumps(header))
+    with pytest.raises(CheckpointError, match="do not match"):
+        textbatch.load(str(copy))
+
+
+def test_multiclass_ngram_bag_on_ag_news(tmp_path) -> None:
+    if not AG_NEWS.exists():
+        pytest.skip(f"{AG_NEWS} is absent (clone the shared data beside the repo)")
+    train = head_rows(AG_NEWS, tmp_path / "train.csv", 0, 800)
+    (tmp_path / "classes.txt").write_text((AG_NEWS.parent / "classes.txt").read_text())
+    out = tmp_path / "run"
+    invoke("train", train, "--out", out, "--epochs", "1", "--model", "ngram-bag",
+           "--buckets", "50000", "--verbose", "0", "--val-fraction", "0.2")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "ngram-bag" and "test_accuracy" not in metrics
+    classifier = textbatch.load(str(out))
+    assert classifier.classes == ["World", "Sports", "Business", "Sci/Tech"]
+    assert classifier.predict(["The team won the championship game"])[0] in classifier.classes

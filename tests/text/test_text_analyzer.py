@@ -1,0 +1,60 @@
+"""The analyzer equals scikit-learn's word analyzer, in the slow and in the batch path."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from textbatch.features.counting import TokenTable
+from textbatch.text.analyzer import Analyzer, strip_accents_unicode
+
+TEXTS = [
+    "The quick brown fox -- jumped over the lazy dog!",
+    "Café crème brûlée, naïve résumé; ½ İstanbul straße ﬁne 東京タワー",
+    "",
+    "a b c",  # only one-letter tokens: none survive \w\w+
+    "snake_case and CamelCase 42 x9 the_end",
+    "Ünïcödé only ÀÉÎÕÜ",
+    b"bytes \xff input",
+    "tabs\tand\nnewlines",
+]
+
+
+def _sklearn():
+    return TfidfVectorizer(ngram_range=(1, 2), strip_accents="unicode", decode_error="replace")
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_ngrams_equal_sklearn(text):
+    assert Analyzer((1, 2)).ngrams(text) == _sklearn().build_analyzer()(text)
+
+
+def test_batch_encode_equals_per_text_tokens():
+    table = TokenTable()
+    ids, offsets = Analyzer().encode(TEXTS, table.intern)
+    inverse = {i: t for t, i in table.ids.items()}
+    for row, text in enumerate(TEXTS):
+        got = [inverse[i] for i in ids[offsets[row] : offsets[row + 1]].tolist()]
+        assert got == Analyzer().tokens(text)
+
+
+def test_unknown_tokens_get_the_lookup_default():
+    known = {"quick": 7}
+    lookup = lambda tokens: np.array([known.get(t, -1) for t in tokens], dtype=np.int64)  # noqa: E731
+    ids, offsets = Analyzer().encode(["The quick fox", "quick"], lookup)
+    assert ids.tolist() == [-1, 7, -1, 7] and offsets.tolist() == [0, 3, 4]
+
+
+def test_strip_accents_matches_sklearn_beyond_latin():
+    from sklearn.feature_extraction.text import strip_accents_unicode as reference
+
+    for text in ["àéîõü", "ǅ ǈ", "Ḁḁ", "e\u0301", "한국어", "ascii"]:
+        assert strip_accents_unicode(text) == reference(text)
+
+
+def test_pickles_for_dataloader_workers():
+    analyzer = pickle.loads(pickle.dumps(Analyzer((1, 2))))
+    assert analyzer.ngrams("Hello big World") == ["hello", "big", "world", "hello big", "big world"]
