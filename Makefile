@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m textbatch train demo/imdb_sample.csv.gz --out $(DEMO_OUT) --epochs 5
+	$(PY) -m textbatch train demo/imdb_sample.csv.gz --test demo/imdb_sample_test.csv.gz --out $(DEMO_OUT) --overwrite
 	$(PY) -m textbatch evaluate $(DEMO_OUT)/model demo/imdb_sample_test.csv.gz
 
 test: $(STAMP)

@@ -5,8 +5,8 @@ and then batches only the gradient steps with ``fit_generator``, which Keras 3 r
 
 1. the n-gram vectorizer is fitted in streaming passes over the training file (document
    frequencies, then per-class tf-idf statistics for ``f_classif``): no whole-set matrix;
-2. the training set is vectorized once into a cache on disk (``--cache-dir``), so each epoch
-   reads numbers rather than re-tokenizing text; validation batches are vectorized on the fly;
+2. the training and validation sets are vectorized once into a cache on disk (``--cache-dir``,
+   default a temporary folder), so each epoch reads numbers rather than re-tokenizing text;
 3. the guide's own call trains the guide's MLP on ``textbatch.keras.BatchSequence``s:
    ``model.fit(train_seq, steps_per_epoch=len(train_seq), validation_data=val_seq,
    validation_steps=len(val_seq), callbacks=[EarlyStopping(monitor="val_loss", patience=2)],

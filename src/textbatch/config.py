@@ -88,7 +88,7 @@ class VectorizeConfig(_JsonConfig):
     ngram_range: tuple[int, int] = (1, 2)
     min_df: int = 2
     top_k: int = 20_000
-    sublinear_tf: bool = False
+    sublinear_tf: bool = True  # 1 + log(tf): +0.5-1 point on IMDB validation (issue 4)
     max_counted_ngrams: int = 4_000_000  # memory budget of the counting passes
     max_sequence_length: int = 500
     padding: Literal["pre", "post"] = "pre"  # Keras pad_sequences' default, as in the guide
@@ -116,7 +116,7 @@ class ModelConfig(_JsonConfig):
     name: Literal["mlp", "sepcnn", "ngram-bag"] = "mlp"
     layers: int = 2
     units: int = 64
-    dropout_rate: float = 0.2
+    dropout_rate: float = 0.5  # guide: 0.2; 0.5 with sublinear tf is best on IMDB val
     embedding_dim: int = 200
     filters: int = 64
     kernel_size: int = 3
@@ -138,7 +138,7 @@ class TrainConfig(_JsonConfig):
     """The fit loop (Keras semantics)."""
 
     epochs: int = 10
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3  # Adam; 1e-3 underfits in 10 epochs at batch_size 512
     patience: int = 2
     checkpoint_every: int = 0  # steps; 0 = only at epoch ends
     keep_checkpoints: int = 2

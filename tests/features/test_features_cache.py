@@ -74,3 +74,14 @@ def test_truncated_file_is_a_clear_error(tmp_path):
     with pytest.raises(CheckpointError, match="ids.bin: .* bytes, expected"):
         CacheSource(tmp_path / "cache")
     assert open_cache(tmp_path / "cache", KEY) is None  # damaged: rebuild
+
+
+def test_pickles_as_a_path_for_workers(tmp_path):
+    import pickle
+
+    write_cache(tmp_path / "cache", iter(_batches()), KEY)
+    source = CacheSource(tmp_path / "cache")
+    payload = pickle.dumps(source)
+    assert len(payload) < 2000  # no array data inside
+    clone = pickle.loads(payload)
+    assert clone.gather([5, 1]).ids.tolist() == source.gather([5, 1]).ids.tolist()

@@ -54,7 +54,8 @@ def test_mlp_model_is_the_guides(num_classes, units, loss):
     assert model.layers[-1].units == units
     assert model.loss == loss
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
-    assert model.predict(to_keras_inputs(BATCH, "dense", num_features=6), verbose=0).shape == (3, units)
+    dense = to_keras_inputs(BATCH, "dense", num_features=6)
+    assert model.predict(dense, verbose=0).shape == (3, units)
 
 
 def test_sepcnn_model_is_the_guides():

@@ -4,6 +4,7 @@ a new order every epoch, and the convenience builders (text and cache paths)."""
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -12,11 +13,15 @@ keras = pytest.importorskip(
     "keras", reason="keras is not installed (pip install 'textbatch[keras]')")
 
 from textbatch.config import StreamConfig, VectorizeConfig  # noqa: E402
-from textbatch.keras import BatchSequence, mlp_model, text_sequences  # noqa: E402
+from textbatch.keras import (  # noqa: E402
+    BatchSequence, cache_sequences, mlp_model, sepcnn_model, text_sequences)
 
 WORDS = ("apple banana cherry delta echo foxtrot golf hotel india juliet kilo lima mango "
          "nectar olive pepper quince radish salmon tomato").split()
 NUM_RECORDS = 61  # not a multiple of the batch size: the last batch is short
+
+# One record per class leaves f_classif no within-class variance (0/0); selection still works.
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in divide")
 
 
 def write_zhang(path, num_records: int) -> None:
@@ -52,9 +57,9 @@ class Recorder(keras.Model):
         return super().train_step(data)
 
 
-def make_data(numbered, batch_size=8, **kwargs):
+def make_data(numbered, batch_size=8, vectorize=None, **kwargs):
     train, val = numbered
-    vectorize = VectorizeConfig(min_df=1, top_k=50, max_counted_ngrams=1000)
+    vectorize = vectorize or VectorizeConfig(min_df=1, top_k=50, max_counted_ngrams=1000)
     return text_sequences(str(train), str(val), vectorize=vectorize,
                           stream=StreamConfig(batch_size=batch_size, seed=3, block_size=16,
                                               shuffle_buffer=24), **kwargs)
@@ -122,3 +127,38 @@ def test_dense_output_needs_num_features(numbered):
     data = make_data(numbered)
     with pytest.raises(ValueError, match="num_features"):
         BatchSequence(data.train.stream, "dense")
+
+
+def test_a_pickled_sequence_gives_the_same_batches(numbered):
+    """Under the spawn/forkserver start methods Keras's workers receive the sequence pickled."""
+    seq = make_data(numbered).train
+    seq.on_epoch_end()
+    clone = pickle.loads(pickle.dumps(seq))
+    assert clone.epoch == seq.epoch
+    for index in (0, len(seq) - 1):
+        np.testing.assert_array_equal(clone[index][0], seq[index][0])
+        np.testing.assert_array_equal(clone[index][1], seq[index][1])
+
+
+def test_sequence_vectorizer_feeds_the_sepcnn(numbered):
+    vectorize = VectorizeConfig(kind="sequence", max_sequence_length=12, top_k=50,
+                                max_counted_ngrams=1000)
+    data = make_data(numbered, vectorize=vectorize)
+    assert data.train.output == "tokens"  # the sequence vectorizer's default layout
+    tokens, labels = data.train[0]
+    assert tokens.shape == (8, 12) and tokens.dtype == np.int32
+    assert (tokens[:, -6:] >= 2).all()  # six known words per record, padded in front
+    model = sepcnn_model(2, 4, 3, 8, 0.2, 3, (12,), data.num_classes, data.num_features)
+    assert np.isfinite(model.train_on_batch(tokens, labels)).all()
+
+
+def test_cache_sequences_reopen_a_written_cache(numbered, tmp_path):
+    written = make_data(numbered, cache_dir=str(tmp_path / "cache"))
+    train, val = cache_sequences(str(tmp_path / "cache" / "train"), str(tmp_path / "cache" / "val"),
+                                 num_features=written.num_features,
+                                 stream=StreamConfig(batch_size=8, seed=3, block_size=16,
+                                                     shuffle_buffer=24))
+    assert (len(train), len(val)) == (len(written.train), len(written.val))
+    for ours, theirs in ((train, written.train), (val, written.val)):
+        np.testing.assert_array_equal(ours[1][0], theirs[1][0])
+        np.testing.assert_array_equal(ours[1][1], theirs[1][1])

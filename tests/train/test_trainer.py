@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import itertools
 import re
 
@@ -23,7 +22,6 @@ from textbatch.train import (
     load_weights,
     seed_everything,
 )
-from textbatch.train.progress import EpochLine
 
 
 def make_trainer(seed: int = 0, lr: float = 1e-2) -> Trainer:
@@ -159,3 +157,10 @@ def test_fit_without_steps_per_epoch_reiterates_a_finite_dataset(stream) -> None
     recorder = Recorder()
     make_trainer().fit(data, epochs=2, callbacks=[recorder], verbose=0)
     assert recorder.calls.count("batch 2") == 2 and "batch 3" not in recorder.calls
+
+
+def test_verbose_1_draws_a_progress_bar_on_stderr_and_the_line_on_stdout(stream, capsys) -> None:
+    make_trainer().fit(stream(0), 3, stream(1), 1, epochs=1, verbose=1)
+    captured = capsys.readouterr()
+    assert "Epoch 1/1" in captured.err and "records_s" in captured.err
+    assert captured.out.startswith("Epoch 1/1 - ")

@@ -116,17 +116,31 @@ def _ngram_range(value: str | list) -> list[int]:
 
 
 def train_command(train: list[str], out: Path, val: list[str], test: list[str],
-                  config: Optional[Path], verbose: int, **flags: Any) -> None:
+                  config: Optional[Path], verbose: int, resume: bool = False,
+                  overwrite: bool = False, **flags: Any) -> None:
     """Train a classifier: vectorize once into a cache under OUT, stream it for every epoch,
     keep the best epoch's weights, and write model/, metrics.json, history.csv, report.json
-    and plots/ into OUT."""
+    and plots/ into OUT. Re-running the command on the same OUT resumes from its last
+    checkpoint (see docs/RESUME.md)."""
     from textbatch.pipeline import TrainRequest, train as run_train
+    from textbatch.train.signals import TrainingInterrupted
+
+    if resume and overwrite:
+        raise ConfigError("Pass --resume or --overwrite, not both.")
 
     run_config, model, kind = build_run_config(flags, config)
     request = TrainRequest(train=train, out=out, config=run_config, val=val or [],
-                           test=test or [], model=model, vectorizer=kind, verbose=verbose)
-    metrics = run_train(request)
-    typer.echo(json.dumps(metrics, indent=2))
+                           test=test or [], model=model, vectorizer=kind, verbose=verbose,
+                           resume=resume, overwrite=overwrite)
+    try:
+        metrics = run_train(request)
+    except TrainingInterrupted as exc:  # checkpoint written: 130 (SIGINT) / 143 (SIGTERM)
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exc.exit_code) from None
+    from textbatch.train.distributed import current
+
+    if current().is_rank_zero:  # under torchrun, one copy of the metrics
+        typer.echo(json.dumps(metrics, indent=2))
 
 
 def _signature() -> inspect.Signature:
@@ -142,6 +156,11 @@ def _signature() -> inspect.Signature:
          "read, stream, vectorize, model and train tables; flags override it.")),
         ("verbose", int, typer.Option(2, "--verbose", help="0 silent, 1 progress bar, "
          "2 one line per epoch.")),
+        ("resume", bool, typer.Option(False, "--resume", help="Continue from the last "
+         "checkpoint in OUT (fails if there is none). Without it a run still resumes when OUT "
+         "holds a checkpoint of the same data and settings.")),
+        ("overwrite", bool, typer.Option(False, "--overwrite", help="Delete OUT's checkpoints "
+         "and start training over.")),
     ]
     params = [P(n, P.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in fixed]
     for section, name, f in _flag_fields():
@@ -151,7 +170,8 @@ def _signature() -> inspect.Signature:
 
 
 def _command(**kwargs: Any) -> None:
-    fixed = {k: kwargs.pop(k) for k in ("train", "out", "val", "test", "config", "verbose")}
+    fixed = {k: kwargs.pop(k) for k in ("train", "out", "val", "test", "config", "verbose",
+                                        "resume", "overwrite")}
     train_command(**fixed, **kwargs)
 
 

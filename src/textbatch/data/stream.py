@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
+import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from textbatch.data.plan import EpochPlan, advance, make_plan, rank_slice, steps_per_epoch
@@ -228,9 +229,11 @@ class BatchLoader:
     def __iter__(self) -> Iterator[Any]:
         self.stream.load_state_dict(self._position)
         extra = {"prefetch_factor": self.prefetch_factor} if self.num_workers else {}
+        # Its own generator: DataLoader draws a worker base seed on every iter(), which would
+        # otherwise advance the global torch RNG that dropout uses and break exact resume.
         loader = DataLoader(self.stream, batch_size=None, num_workers=self.num_workers,
                             collate_fn=_identity, persistent_workers=False,
-                            pin_memory=self.pin_memory, **extra)
+                            pin_memory=self.pin_memory, generator=torch.Generator(), **extra)
         epoch, step = self._position["epoch"], self._position["step"]
         for batch in loader:
             if isinstance(batch, _Raised):

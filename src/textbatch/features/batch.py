@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where tensors are made, not by every vectorizer user
+    import torch
 
 
 @dataclass
@@ -58,9 +62,11 @@ class SparseBatch:
 
     def to_tensors(
         self, sequence_length: int | None = None, padding: str = "pre"
-    ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+    ) -> "tuple[dict[str, torch.Tensor], torch.Tensor | None]":
         """Model inputs and labels. Bag models take ``ids/offsets/weights``; with
         ``sequence_length`` the inputs are ``{"tokens": [n, sequence_length]}`` for sepCNN."""
+        import torch
+
         labels = None if self.labels is None else torch.from_numpy(np.asarray(self.labels, np.int64))
         if sequence_length is not None:
             return {"tokens": torch.from_numpy(self.padded(sequence_length, padding))}, labels

@@ -15,6 +15,7 @@ batch of row ids into a SparseBatch with numpy fancy indexing over the memory ma
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 import tempfile
@@ -102,16 +103,31 @@ class CacheSource:
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self.manifest = read_manifest(self.directory)
-        n, nnz = self.manifest["num_records"], self.manifest["nnz"]
-        self.ids = self._map("ids", nnz)
-        self.weights = self._map("weights", nnz)
-        self.offsets = self._map("offsets", n + 1)
-        self.labels = self._map("labels", n)
+        self._open_maps()
+        n = self.manifest["num_records"]
         self.block_size = int(self.manifest["block_size"])
         sizes = np.full(-(-n // self.block_size), self.block_size, dtype=np.int64)
         if n % self.block_size:
             sizes[-1] = n % self.block_size
         self._block_sizes = sizes
+
+    def _open_maps(self) -> None:
+        n, nnz = self.manifest["num_records"], self.manifest["nnz"]
+        self.ids = self._map("ids", nnz)
+        self.weights = self._map("weights", nnz)
+        self.offsets = self._map("offsets", n + 1)
+        self.labels = self._map("labels", n)
+
+    def __getstate__(self) -> dict:
+        """DataLoader workers get the path, not a copy of the data: they map the files again."""
+        state = self.__dict__.copy()
+        for name in DTYPES:
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._open_maps()
 
     def _map(self, name: str, count: int) -> np.ndarray:
         path = self.directory / f"{name}.bin"
@@ -123,7 +139,9 @@ class CacheSource:
                                   "and run `textbatch vectorize` again.")
         if count == 0:
             return np.zeros(0, dtype)
-        return np.memmap(path, dtype=dtype, mode="r", shape=(count,))
+        with open(path, "rb") as handle:  # a plain read-only ndarray over the mapping: fancy
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)  # indexing skips
+        return np.frombuffer(mapped, dtype=dtype, count=count)  # np.memmap's subclass overhead
 
     def __len__(self) -> int:
         return int(self.manifest["num_records"])

@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
 from textbatch.config import VectorizeConfig
-from textbatch.errors import ConfigError, TextbatchError
+from textbatch.errors import CheckpointError, ConfigError, TextbatchError
 from textbatch.features.batch import SparseBatch
-from textbatch.features.counting import (NgramCounter, bigram_keys, ngram_keys, reduce_counts,
-                                         unique_counts, unique_inverse)
+from textbatch.features.counting import NgramCounter, bigram_keys, ngram_keys, reduce_counts
 from textbatch.features.persist import check_length, load_state, save_state
 from textbatch.text.analyzer import Analyzer
 
@@ -55,59 +54,93 @@ class NgramVectorizer:
         self.analyzer = Analyzer(self.config.ngram_range)
 
     # ---- fitting -------------------------------------------------------------------------
-    def fit(self, open_chunks: Chunks, merge: Merge | None = None) -> "NgramVectorizer":
-        """Two passes over ``open_chunks()``; see the module docstring."""
-        self._fit(open_chunks, merge, None)
+    def fit(self, open_chunks: Chunks, merge: Merge | None = None,
+            spill_dir: str | Path | None = None) -> "NgramVectorizer":
+        """Two passes; see the module docstring. Texts are tokenized once: pass 1 spills the
+        token ids to a temporary folder under ``spill_dir`` and pass 2 reads them back (unless
+        the budget pruned tokens or ranks merge counts; then pass 2 reads the texts again)."""
+        with tempfile.TemporaryDirectory(prefix="textbatch-tokens-", dir=spill_dir) as temp:
+            self._fit(open_chunks, merge, None, Path(temp))
         return self
 
     def fit_transform(self, open_chunks: Chunks, merge: Merge | None = None,
                       spill_dir: str | Path | None = None, chunk_size: int = 4096
                       ) -> Iterator[SparseBatch]:
-        """Fit, then yield the labelled rows of the same data, tokenizing each text twice in all
-        (not three times): pass 2 spills its full-vocabulary rows to ``spill_dir`` (a temporary
-        folder, removed at the end), and selection then only remaps their columns."""
+        """Fit, then yield the labelled rows of the same data with each text tokenized once:
+        pass 2 also spills its full-vocabulary rows, and selection only remaps their columns.
+        Spills live in temporary folders under ``spill_dir``, removed at the end."""
         from textbatch.features.cache import CacheSource, CacheWriter
 
         with tempfile.TemporaryDirectory(prefix="textbatch-spill-", dir=spill_dir) as temp:
-            with CacheWriter(temp) as spill:
-                self._fit(open_chunks, merge, spill.append)
+            with CacheWriter(Path(temp) / "rows") as spill:
+                self._fit(open_chunks, merge, spill.append, Path(temp) / "tokens")
                 spill.finish({})
-            for batch in CacheSource(temp).iter_chunks(chunk_size):
+            for batch in CacheSource(Path(temp) / "rows").iter_chunks(chunk_size):
                 yield self._select_columns(batch)
 
     def _fit(self, open_chunks: Chunks, merge: Merge | None,
-             on_rows: Callable[[SparseBatch], None] | None) -> None:
+             on_rows: Callable[[SparseBatch], None] | None, token_dir: Path) -> None:
+        from textbatch.features.cache import CacheSource, CacheWriter
+
         gather = merge or single_process
         min_count = self.config.min_df if merge is None else 1  # filter early when alone
-        counts = self.count_pass(open_chunks(), min_count)
+        with CacheWriter(token_dir) as spill:
+            counts, counter = self._count(open_chunks(), min_count, spill if merge is None else None)
+            spill.finish({})
         counts = reduce_counts(gather(counts), self.config.max_counted_ngrams)
         self._set_vocabulary(counts)
-        stats = reduce_class_stats(gather(self.class_stats_pass(open_chunks(), on_rows)))
+        if merge is None and counter.pruned == 0:  # every spilled id still names its token
+            remap = self._remap(counter.tokens.ids)
+            rows = ((self._tfidf_ids(remap[b.ids], b.offsets, len(b)), b.labels, len(b))
+                    for b in CacheSource(token_dir).iter_chunks(4096))
+        else:
+            rows = ((self._tfidf(texts), labels, len(texts)) for texts, labels in open_chunks())
+        stats = reduce_class_stats(gather(self._class_stats(rows, on_rows)))
         self._select(stats)
+
+    def _remap(self, interned: dict[str, int]) -> np.ndarray:
+        """Counting-pass token id -> vocabulary token id (-1: in no vocabulary n-gram)."""
+        remap = np.full(max(interned.values(), default=-1) + 2, -1, dtype=np.int64)
+        get = self._token_ids.get
+        for token, index in interned.items():
+            remap[index] = get(token, -1)
+        return remap
 
     def count_pass(self, chunks: Iterable[tuple[list[str], np.ndarray]], min_count: int = 1
                    ) -> dict:
         """Pass 1: document frequencies of the n-grams, within the counting budget."""
+        return self._count(chunks, min_count, None)[0]
+
+    def _count(self, chunks: Iterable[tuple[list[str], np.ndarray]], min_count: int,
+               spill: Any) -> tuple[dict, NgramCounter]:
         counter = NgramCounter(self.config.max_counted_ngrams, self.config.ngram_range)
-        for texts, _ in chunks:
+        for texts, labels in chunks:
             ids, offsets = self.analyzer.encode(texts, counter.tokens.intern)
             counter.add(ids, offsets)
-        return counter.result(min_count)
+            if spill is not None:  # token ids only; the weights file stays a placeholder
+                spill.append(SparseBatch(ids, np.zeros(len(ids), np.float32), offsets,
+                                         np.asarray(labels, np.int64)))
+        return counter.result(min_count), counter
 
     def class_stats_pass(self, chunks: Iterable[tuple[list[str], np.ndarray]],
                          on_rows: Callable[[SparseBatch], None] | None = None) -> dict:
-        """Pass 2: per-class document counts, sums and sums of squares of tf-idf values
+        """Pass 2: per-class document counts, sums and sums of squares of tf-idf values."""
+        rows = ((self._tfidf(texts), labels, len(texts)) for texts, labels in chunks)
+        return self._class_stats(rows, on_rows)
+
+    def _class_stats(self, chunks: Iterable, on_rows: Callable[[SparseBatch], None] | None
+                     ) -> dict:
+        """Per-class statistics of ``((rows, cols, values), labels, num_rows)`` chunks
         (``on_rows`` receives each chunk's full-vocabulary rows, for ``fit_transform``)."""
         size = len(self.idf_)
         sums: dict[int, np.ndarray] = {}
         squares: dict[int, np.ndarray] = {}
         class_counts: dict[int, int] = {}
-        for texts, labels in chunks:
+        for (rows, cols, values), labels, num_rows in chunks:
             labels = np.asarray(labels, dtype=np.int64)
-            rows, cols, values = self._tfidf(texts)
             if on_rows is not None:
                 on_rows(SparseBatch(cols, values.astype(np.float32),
-                                    _row_offsets(rows, len(texts)), labels))
+                                    _row_offsets(rows, num_rows), labels))
             row_labels = labels[rows]
             for label in np.unique(labels).tolist():
                 if label not in sums:
@@ -129,7 +162,7 @@ class NgramVectorizer:
         if not ngrams:
             raise TextbatchError(f"Empty vocabulary: no n-gram occurs in min_df="
                                  f"{self.config.min_df} documents. Try a smaller --min-df.")
-        order = sorted(range(len(ngrams)), key=ngrams.__getitem__)
+        order = string_order(ngrams)
         self.feature_names_all_ = [ngrams[i] for i in order]
         self.document_frequency_ = np.asarray(counts["counts"])[keep][order].astype(np.int64)
         self.num_documents_ = int(counts["num_docs"])
@@ -164,17 +197,30 @@ class NgramVectorizer:
         """(row, column, value) over the whole min_df vocabulary, sorted by row then column,
         l2-normalized per row with scikit-learn's summation order."""
         ids, offsets = self.analyzer.encode(texts, self._lookup_tokens)
+        return self._tfidf_ids(ids, offsets, len(texts))
+
+    def _tfidf_ids(self, ids: np.ndarray, offsets: np.ndarray, num_rows: int) -> tuple[
+            np.ndarray, np.ndarray, np.ndarray]:
+        """``_tfidf`` from vocabulary token ids (CSR; -1 for tokens in no vocabulary n-gram)."""
         keys, rows = ngram_keys(ids, offsets, self.config.ngram_range)
+        # Sort once by key (stable: rows stay ascending within a key), look the sorted keys up
+        # (searchsorted is fast on sorted queries), count equal (key, row) runs as tf, then a
+        # stable sort by row gives CSR order with columns ascending inside each row.
+        order = np.argsort(keys, kind="stable")
+        keys, rows = keys[order], rows[order]
         cols = self._key_columns(keys)
         known = cols >= 0
-        size = len(self.idf_)
-        codes, tf = unique_counts(rows[known] * size + cols[known])
-        rows, cols = codes // size, codes % size
-        tf = tf.astype(np.float64)
+        cols, rows = cols[known], rows[known]
+        new = np.concatenate(([True], (cols[1:] != cols[:-1]) | (rows[1:] != rows[:-1])))
+        starts = np.flatnonzero(new)
+        tf = np.diff(np.append(starts, len(cols))).astype(np.float64)
+        cols, rows = cols[starts], rows[starts]
+        by_row = np.argsort(rows.astype(np.uint16) if num_rows <= 65536 else rows, kind="stable")
+        rows, cols, tf = rows[by_row], cols[by_row], tf[by_row]
         if self.config.sublinear_tf:
             tf = np.log(tf) + 1
         values = tf * self.idf_[cols]
-        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(texts)))
+        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=num_rows))
         return rows, cols, values / norms[rows]
 
     def _lookup_tokens(self, tokens: list[str]) -> np.ndarray:
@@ -186,15 +232,21 @@ class NgramVectorizer:
         return np.where(self._sorted_keys[pos] == keys, self._key_columns_sorted[pos], -1)
 
     def _build_lookup(self) -> None:
-        """Token ids of the vocabulary's tokens and the packed key of every column."""
-        self._token_ids: dict[str, int] = {}
-        keys = np.empty(len(self.feature_names_all_), dtype=np.int64)
-        for column, ngram in enumerate(self.feature_names_all_):
-            parts = [self._token_ids.setdefault(t, len(self._token_ids)) for t in ngram.split(" ")]
-            keys[column] = parts[0] if len(parts) == 1 else bigram_keys(parts[0], parts[1])
+        """Token ids of the vocabulary's tokens and the packed key of every column (pyarrow
+        splits and dictionary-encodes the n-grams, so no Python loop over the vocabulary)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        parts = pc.split_pattern(pa.array(self.feature_names_all_, pa.large_string()), " ")
+        encoded = pc.dictionary_encode(parts.flatten())
+        tokens = encoded.indices.to_numpy().astype(np.int64)
+        self._token_ids = dict(zip(encoded.dictionary.to_pylist(), range(len(encoded.dictionary))))
+        ends = pc.list_value_length(parts).to_numpy().astype(np.int64).cumsum()
+        last, first = tokens[ends - 1], tokens[ends - 2]
+        keys = np.where(np.diff(np.concatenate(([0], ends))) == 1, last, bigram_keys(first, last))
         order = np.argsort(keys)
         self._sorted_keys, self._key_columns_sorted = keys[order], order.astype(np.int64)
-        self.vocabulary_ = {g: i for i, g in enumerate(self.feature_names_all_)}
+        self.vocabulary_ = dict(zip(self.feature_names_all_, range(len(self.feature_names_all_))))
 
     def _set_output_index(self) -> None:
         self._output_index = np.full(len(self.idf_), -1, dtype=np.int64)
@@ -241,11 +293,21 @@ class NgramVectorizer:
         self.idf_, self.scores_ = arrays["idf"], arrays["scores"]
         self.document_frequency_, self.selected_ = arrays["document_frequency"], arrays["selected"]
         if len(self.selected_) and (self.selected_.min() < 0 or self.selected_.max() >= size):
-            check_length(Path(directory), "selected.npy", [], -1)
+            raise CheckpointError(f"{Path(directory) / 'selected.npy'}: column ids outside the "
+                                  f"vocabulary of {size}. The saved vectorizer is damaged; "
+                                  "re-fit it.")
         self.num_documents_, self.pruned_ngrams_ = state["num_documents"], state["pruned_ngrams"]
         self._build_lookup()
         self._set_output_index()
         return self
+
+
+def string_order(strings: list[str]) -> np.ndarray:
+    """Indices that sort ``strings`` as Python does (UTF-8 byte order is code point order)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.sort_indices(pa.array(strings, pa.large_string())).to_numpy()
 
 
 def _row_offsets(rows: np.ndarray, num_rows: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from textbatch.config import VectorizeConfig
 from textbatch.errors import TextbatchError
 from textbatch.features.batch import SparseBatch
 from textbatch.features.counting import NgramCounter, reduce_counts
-from textbatch.features.ngram import Chunks, Merge, single_process
+from textbatch.features.ngram import Chunks, Merge, single_process, string_order
 from textbatch.features.persist import load_state, save_state
 from textbatch.text.analyzer import Analyzer
 
@@ -52,7 +52,7 @@ class SequenceVectorizer:
     def _set_vocabulary(self, tokens: list[str], counts: np.ndarray) -> None:
         if not tokens:
             raise TextbatchError("Empty vocabulary: the training texts have no word tokens.")
-        by_string = np.argsort(np.array(tokens, dtype=object), kind="stable")
+        by_string = string_order(tokens)
         order = by_string[np.argsort(-counts[by_string], kind="stable")][: self.config.top_k]
         self.tokens_ = [tokens[i] for i in order.tolist()]
         self.counts_ = counts[order].astype(np.int64)

@@ -4,11 +4,31 @@ file or directory exactly as it was (a reader never sees half an artifact)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
+
+from textbatch.errors import TextbatchError
+
+# A full disk or quota is the user's to fix, not a bug: it becomes a one-line WriteError.
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+class WriteError(TextbatchError, OSError):
+    """An output could not be written (disk full, quota, read-only); the previous file or
+    directory at that path is untouched. Still an OSError for callers that catch those."""
+
+
+def _no_space(exc: BaseException, target: Path) -> BaseException:
+    if isinstance(exc, OSError) and not isinstance(exc, WriteError) and exc.errno in _NO_SPACE:
+        error = WriteError(f"Cannot write {target}: {exc.strerror or exc}. The previous "
+                           f"{target.name} (if any) is untouched; free some space and run again.")
+        error.errno = exc.errno
+        return error
+    return exc
 
 
 def _fsync_dir(path: Path) -> None:
@@ -45,10 +65,13 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> It
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise
+        error = _no_space(exc, target)
+        if error is exc:
+            raise
+        raise error from exc
     _fsync_dir(target.parent)
 
 
@@ -76,9 +99,12 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         _fsync_tree(tmp)
         _swap_in(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        error = _no_space(exc, target)
+        if error is exc:
+            raise
+        raise error from exc
     _fsync_dir(target.parent)
 
 

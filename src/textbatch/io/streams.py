@@ -19,7 +19,7 @@ import zlib
 from typing import BinaryIO, Callable, TextIO
 
 from textbatch.errors import DataError
-from textbatch.io.shards import is_url, local_path, redact
+from textbatch.io.shards import local_path, redact
 
 COMPRESSIONS: dict[str, str] = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 BUFFER_SIZE = 1 << 20  # 1 MiB reads: few syscalls / HTTP range requests per shard
@@ -199,7 +199,8 @@ def _open_raw(url: str) -> BinaryIO:
             return open(path, "rb", buffering=BUFFER_SIZE)
         import fsspec
 
-        return fsspec.open(url, "rb").open()
+        # fsspec's files lack readline(limit) (and are slow per line): buffer them in C.
+        return io.BufferedReader(fsspec.open(url, "rb").open(), BUFFER_SIZE)  # type: ignore[arg-type]
     except FileNotFoundError:
         raise DataError(redact(url), None, "no such file", hint="Check the path or URL.") from None
     except IsADirectoryError:

@@ -25,6 +25,7 @@ _EXPORTS = {
     "to_keras_inputs": "textbatch.keras.sequence",
     "text_sequences": "textbatch.keras.build",
     "cache_sequences": "textbatch.keras.build",
+    "KerasData": "textbatch.keras.build",
     "mlp_model": "textbatch.keras.models",
     "sepcnn_model": "textbatch.keras.models",
     "compile_model": "textbatch.keras.models",

@@ -3,7 +3,7 @@
 The steps are the guide's, made streaming: a manifest pass over each input (counts, labels, seek
 points), vectorizer fitting in streaming passes over the training blocks (never a whole-set
 matrix), then either on-the-fly vectorization of every batch or, with ``cache_dir``, one more pass
-that writes the vectorized training set to the cache so later epochs read numbers, not text.
+per input that writes its vectorized records to the cache so every epoch reads numbers, not text.
 """
 
 from __future__ import annotations
@@ -133,9 +133,10 @@ def text_sequences(
         stream: batch_size, seed, shuffle_buffer, block_size, val_fraction.
         output: the Keras input layout; default by vectorizer kind (ngram -> "dense",
             hashed -> "ids_weights", sequence -> "tokens").
-        cache_dir: write the vectorized training set here and train from it (later epochs read
-            numbers, not text; Keras's shuffled batch indices then cost a row gather, not a
-            window of text). Without it every batch is read and vectorized from the text.
+        cache_dir: vectorize the training (and validation) records once into
+            ``cache_dir/train`` (``/val``) and read batches from there: later epochs read
+            numbers, not text, and Keras's shuffled batch indices cost a row gather instead of a
+            window of text. Without it every batch is read and vectorized from the text.
         limit: use only the first ``limit`` records of each input (quick runs).
         pydataset_kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size``.
     """
@@ -148,16 +149,16 @@ def text_sequences(
         train_source, val_source = _hash_split(manifest, stream, limit)
     if vectorizer is None:
         vectorizer = fit_vectorizer(train_source, labels, vectorize)
-    layout = output or DEFAULT_OUTPUT[getattr(vectorizer, "kind", vectorize.kind)]
+    fitted = getattr(vectorizer, "config", vectorize)  # a given vectorizer brings its settings
+    layout = output or DEFAULT_OUTPUT[fitted.kind]
     options = {"num_features": vectorizer.num_features,
-               "sequence_length": vectorize.max_sequence_length, "padding": vectorize.padding,
+               "sequence_length": fitted.max_sequence_length, "padding": fitted.padding,
                **pydataset_kwargs}
-    train_stream = _train_stream(train_source, labels, vectorizer, stream, cache_dir)
+    train_stream = _stream(train_source, labels, vectorizer, stream, cache_dir, "train")
     train_seq = BatchSequence(train_stream, layout, **options)
     val_seq = None
     if val_source is not None:
-        val_stream = BatchStream(val_source, stream.batch_size, shuffle=False,
-                                 transform=VectorizeRecords(vectorizer, labels))
+        val_stream = _stream(val_source, labels, vectorizer, stream, cache_dir, "val")
         val_seq = BatchSequence(val_stream, layout, **options)
     info = {"train_records": train_stream.num_records,
             "val_records": val_seq.num_records if val_seq is not None else 0}
@@ -172,17 +173,20 @@ def _hash_split(manifest: Manifest, stream: StreamConfig, limit: int | None) -> 
     return train, val
 
 
-def _train_stream(source: Any, labels: LabelSet, vectorizer: Any, stream: StreamConfig,
-                  cache_dir: str | None) -> BatchStream:
-    options = {"shuffle": True, "seed": stream.seed, "shuffle_buffer": stream.shuffle_buffer}
+def _stream(source: Any, labels: LabelSet, vectorizer: Any, stream: StreamConfig,
+            cache_dir: str | None, role: str) -> BatchStream:
+    """The batch stream of one role: training reshuffles every epoch, validation keeps file
+    order. With ``cache_dir`` the role is vectorized once into ``cache_dir/role``."""
+    options = {"shuffle": role == "train", "seed": stream.seed,
+               "shuffle_buffer": stream.shuffle_buffer}
     if cache_dir is None:
         return BatchStream(source, stream.batch_size,
                            transform=VectorizeRecords(vectorizer, labels), **options)
-    cache = write_training_cache(source, labels, vectorizer, cache_dir, stream)
+    cache = vectorize_to_cache(source, labels, vectorizer, f"{cache_dir}/{role}", stream)
     return BatchStream(cache, stream.batch_size, transform=cache.gather, **options)
 
 
-def write_training_cache(source: Any, labels: LabelSet, vectorizer: Any, cache_dir: str,
+def vectorize_to_cache(source: Any, labels: LabelSet, vectorizer: Any, cache_dir: str,
                          stream: StreamConfig) -> Any:
     """Vectorize ``source`` once, block by block, into ``cache_dir`` and open it.
 
@@ -224,6 +228,6 @@ def cache_sequences(
     if val_cache is None:
         return train_seq, None
     val = CacheSource(val_cache)
-    val_seq = BatchSequence(BatchStream(val, stream.batch_size, shuffle=False,
-                                        transform=val.gather), output, **options)  # type: ignore[arg-type]
+    val_stream = BatchStream(val, stream.batch_size, shuffle=False, transform=val.gather)
+    val_seq = BatchSequence(val_stream, output, **options)  # type: ignore[arg-type]
     return train_seq, val_seq

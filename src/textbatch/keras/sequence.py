@@ -10,7 +10,8 @@ How the epoch reaches the workers: ``self.epoch`` lives in the object and only m
 ``on_epoch_end``, which Keras calls in the main process after it has stopped that epoch's worker
 pool. Keras 3 builds a fresh pool (fork, or pickling under spawn) when the next epoch starts, so the
 new workers see the new epoch. Each epoch therefore reads a new permutation, and every index of
-that epoch resolves against the same one.
+that epoch resolves against the same one. (``fit`` also calls ``on_epoch_end`` once after building
+the model, so its first epoch usually reads stream epoch 1; set ``epoch`` to pin it.)
 
 A Keras bug this module works around: when ``fit`` first builds the model it reads one batch from
 the worker pool and then stops it; ``OrderedEnqueuer.stop`` keeps the batches already prefetched
@@ -88,7 +89,8 @@ def to_keras_inputs(
     if output == "ids_weights":
         return ids_weights(batch)
     if output == "tokens":
-        return batch.padded(int(sequence_length), padding).astype(np.int32)  # type: ignore[arg-type]
+        length = int(sequence_length)  # type: ignore[arg-type]
+        return batch.padded(length, padding).astype(np.int32)
     raise ValueError(f"Unknown output {output!r}. Known: {list(OUTPUTS)}.")
 
 
@@ -148,7 +150,8 @@ class BatchSequence(keras.utils.PyDataset):
             raise ValueError("output='tokens' needs sequence_length (max_sequence_length). "
                              f"Received: sequence_length={sequence_length}.")
         self.stream, self.output, self.epoch = stream, output, int(epoch)
-        self.num_features, self.sequence_length, self.padding = num_features, sequence_length, padding
+        self.num_features, self.sequence_length = num_features, sequence_length
+        self.padding = padding
 
     @property
     def num_records(self) -> int:

@@ -48,9 +48,9 @@ def predict(model_dir: str | Path, data: list[str], output: str,
     for CSV on stdout), written atomically; returns the number of records."""
     from textbatch.artifacts import load_classifier
 
+    kind = _output_kind(output)  # before the model loads: a typo should fail fast
     classifier = load_classifier(model_dir)
     read, bad = _read_config(classifier.config.read, on_bad_records)
-    kind = _output_kind(output)
     records = _records(data, read, bad, labelled=False)
     count = 0
     with _open_output(output) as handle:

@@ -10,33 +10,44 @@ from textbatch.config import RunConfig
 VAL_BATCH = 2_048  # validation has no gradients: bigger batches are simply faster
 
 
-def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: int
-              ) -> tuple[Any, Any]:
-    """Build the model, stream the train/val caches, fit with EarlyStopping and the CSV log."""
+def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: int,
+              checkpoints: Any = None) -> tuple[Any, Any]:
+    """Build the model, stream the train/val caches, fit with EarlyStopping and the CSV log;
+    with ``checkpoints`` (a RunCheckpoints) also checkpoint, resume and stop cleanly on signals."""
+    from textbatch.train.signals import GracefulInterrupt
     from textbatch.models import build_model, input_kind
     from textbatch.train import CSVLogger, EarlyStopping, Trainer
+    from textbatch.train.distributed import DistributedTrainer, current
 
+    dist = current()
     sequence = input_kind(config.model.name) == "sequence"
-    trainer = Trainer(
+    trainer = (DistributedTrainer if dist.is_distributed else Trainer)(
         build_model(config.model), config.model.num_classes,
         learning_rate=config.train.learning_rate, device=config.train.device,
         sequence_length=config.vectorize.max_sequence_length if sequence else None,
         padding=config.vectorize.padding)
-    train = _loader(caches["train"], config, config.stream.batch_size, shuffle=True)
-    val = _loader(caches["val"], config, VAL_BATCH, shuffle=False)
+    train = _loader(caches["train"], config, config.stream.batch_size, shuffle=True, dist=dist)
+    val = _loader(caches["val"], config, VAL_BATCH, shuffle=False, dist=dist)
+    logger = [CSVLogger(out / "history.csv")] if dist.is_rank_zero else []  # rank 0 writes
     stopper = EarlyStopping(monitor="val_loss", patience=config.train.patience,
                             restore_best_weights=True)
-    trainer.fit(train, train.steps_per_epoch, validation_data=val,
-                validation_steps=val.steps_per_epoch, epochs=config.train.epochs,
-                callbacks=[stopper, CSVLogger(out / "history.csv")], verbose=verbose)
+    with GracefulInterrupt() as interrupt:
+        backup = [] if checkpoints is None else [checkpoints.callback(
+            {"train": train, "val": val}, config.train.checkpoint_every, interrupt, verbose > 0)]
+        trainer.fit(train, train.steps_per_epoch, validation_data=val,
+                    validation_steps=val.steps_per_epoch, epochs=config.train.epochs,
+                    callbacks=[stopper, *logger, *backup],
+                    verbose=verbose if dist.is_rank_zero else 0)
     return trainer, stopper
 
 
-def _loader(folder: Path, config: RunConfig, batch_size: int, shuffle: bool) -> Any:
+def _loader(folder: Path, config: RunConfig, batch_size: int, shuffle: bool, dist: Any) -> Any:
+    """This rank's stream of ``batch_size``-record global steps (its share of each)."""
     from textbatch.data.stream import BatchLoader, BatchStream
     from textbatch.features.cache import CacheSource
 
     source = CacheSource(folder)
-    stream = BatchStream(source, batch_size, shuffle=shuffle, seed=config.stream.seed,
-                         shuffle_buffer=config.stream.shuffle_buffer, transform=source.gather)
+    stream = BatchStream(source, dist.local_batch(batch_size), shuffle=shuffle,
+                         seed=config.stream.seed, shuffle_buffer=config.stream.shuffle_buffer,
+                         rank=dist.rank, world_size=dist.world_size, transform=source.gather)
     return BatchLoader(stream, config.stream.num_workers)

@@ -14,15 +14,18 @@ class PhaseTimer:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}  # this process's CPU time: robust to a busy box
         self._start = time.perf_counter()
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            used = time.process_time() - cpu
+            self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + used
 
     def total(self) -> float:
         return time.perf_counter() - self._start

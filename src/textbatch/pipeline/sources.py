@@ -7,16 +7,11 @@ stream reads the vectorized cache, so text is parsed and vectorized once, not on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Iterator
-
-import numpy as np
+from typing import Any, Iterator
 
 from textbatch.config import RunConfig
 from textbatch.data.labels import LabelSet
 from textbatch.errors import ConfigError
-
-Chunks = Callable[[], Iterator[tuple[list[str], np.ndarray]]]
 
 
 @dataclass
@@ -70,60 +65,14 @@ def make_splits(train_inputs: list[str], val_inputs: list[str], test_inputs: lis
     return splits, labels, skipped
 
 
-def block_chunks(source: Any, labels: LabelSet) -> Chunks:
-    """``open_chunks`` for ``vectorizer.fit``: one (texts, label ids) pair per manifest block."""
+def text_batches(source: Any, labels: LabelSet, vectorizer: Any, chunk_size: int) -> Iterator[Any]:
+    """Labelled SparseBatches of a text source in file order (one pass, constant memory)."""
+    from textbatch.features.pipeline import record_chunks
 
-    def open_chunks() -> Iterator[tuple[list[str], np.ndarray]]:
-        for index in range(len(source.block_sizes)):
-            records = source.read_block(index)
-            if records:
-                yield [r.text for r in records], labels.encode(records)
-
-    return open_chunks
-
-
-def text_batches(source: Any, labels: LabelSet | None, vectorizer: Any,
-                 batch_size: int) -> Iterator[Any]:
-    """Vectorized SparseBatches of a text source in file order (one pass, constant memory)."""
-    for texts, ids in _rebatch(block_chunks(source, labels)() if labels else _texts(source),
-                               batch_size):
-        batch = vectorizer.transform(texts)
-        batch.labels = ids
-        yield batch
-
-
-def _texts(source: Any) -> Iterator[tuple[list[str], None]]:
-    for index in range(len(source.block_sizes)):
-        yield [r.text for r in source.read_block(index)], None
-
-
-def _rebatch(chunks, size: int):
-    texts: list[str] = []
-    ids: list[np.ndarray] = []
-    for chunk_texts, chunk_ids in chunks:
-        texts.extend(chunk_texts)
-        if chunk_ids is not None:
-            ids.append(chunk_ids)
-        while len(texts) >= size:
-            yield texts[:size], _head(ids, size)
-            texts = texts[size:]
-            ids = _tail(ids, size)
-    if texts:
-        yield texts, _head(ids, len(texts))
-
-
-def _head(ids: list[np.ndarray], size: int) -> np.ndarray | None:
-    return np.concatenate(ids)[:size] if ids else None
-
-
-def _tail(ids: list[np.ndarray], size: int) -> list[np.ndarray]:
-    return [np.concatenate(ids)[size:]] if ids else []
+    return vectorizer.iter_transform(record_chunks(source, labels, chunk_size)())
 
 
 def _merge(total: dict[str, int], more: dict[str, int]) -> None:
     for kind, count in more.items():
         total[kind] = total.get(kind, 0) + count
 
-
-def cache_folder(out: Path, name: str) -> Path:
-    return out / "cache" / name

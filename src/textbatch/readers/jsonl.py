@@ -59,10 +59,11 @@ class JsonlReader:
             bad.handle(path, line, f"missing or invalid label in field {label_field!r}",
                        "missing_label")
             return None
-        return Record(value, _label_str(label), path, line)
+        return Record(value, label_str(label), path, line)
 
 
-def _label_str(label: object) -> str | None:
+def label_str(label: object) -> str | None:
+    """A label value as its class name: 1 -> "1", 1.0 -> "1", True -> "1"."""
     if label is None or isinstance(label, str):
         return label  # type: ignore[return-value]
     if isinstance(label, bool):

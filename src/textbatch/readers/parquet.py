@@ -10,6 +10,7 @@ from textbatch.config import ReadConfig
 from textbatch.errors import DataError
 from textbatch.io import local_path, redact
 from textbatch.readers.base import BadRecords, Position, Record
+from textbatch.readers.jsonl import label_str as _label_str
 
 
 def _pyarrow_parquet():
@@ -78,16 +79,6 @@ class ParquetReader:
                     continue
                 label = None
             yield Position(row, row + 1), Record(text, _label_str(label), path, row + 1)
-
-
-def _label_str(label: object) -> str | None:
-    if label is None or isinstance(label, str):
-        return label  # type: ignore[return-value]
-    if isinstance(label, bool):
-        return str(int(label))
-    if isinstance(label, float) and label.is_integer():
-        return str(int(label))
-    return str(label)
 
 
 def _open(shard: str):

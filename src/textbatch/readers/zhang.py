@@ -136,11 +136,12 @@ def _split(text: str, width: int) -> list[str] | None:
     else:
         return None
     row[0] = row[0][1:]
-    for index, field in enumerate(row):
-        if '"' in field:
-            if '"' in field.replace('""', ""):
-                return None
-            row[index] = field.replace('""', '"')
+    if text.count('"') != 2 * width:  # some field holds escaped quotes (half of IMDB's rows)
+        for index, field in enumerate(row):
+            if '"' in field:
+                if field.count('"') != 2 * field.count('""'):  # a stray, unpaired quote
+                    return None
+                row[index] = field.replace('""', '"')
     return row
 
 

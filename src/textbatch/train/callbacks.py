@@ -188,32 +188,47 @@ class ModelCheckpoint(Callback):
 
 
 class CSVLogger(Callback):
-    """One CSV row per epoch (``epoch`` then the logs' keys, sorted), flushed as it goes so a
-    killed run keeps its history. ``append`` continues an existing file (resume)."""
+    """One CSV row per epoch (``epoch`` then the logs' keys, sorted). The file is rewritten
+    atomically after every epoch (a killed run keeps its history, never half a row) and its rows
+    are checkpointed, so a resume replaces it rather than appending duplicates. ``append``
+    continues an existing file."""
 
     def __init__(self, filename: str | Path, append: bool = False):
         self.filename, self.append = Path(filename), append
         self._keys: list[str] | None = None
+        self._rows: list[list[Any]] = []
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self.filename.parent.mkdir(parents=True, exist_ok=True)
         if self.append and self.filename.exists():
             with self.filename.open(newline="") as handle:
-                header = next(csv.reader(handle), None)
-            self._keys = header[1:] if header else None
+                rows = list(csv.reader(handle))
+            self._keys, self._rows = (rows[0][1:], rows[1:]) if rows else (None, [])
         elif self.filename.exists():
             self.filename.unlink()
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         logs = logs or {}
-        new_file = self._keys is None
-        if new_file:
+        if self._keys is None:
             self._keys = sorted(logs)
-        with self.filename.open("a", newline="") as handle:
+        self._rows.append([epoch, *(_fmt(logs.get(k, "")) for k in self._keys)])
+        self._write()
+
+    def _write(self) -> None:
+        from textbatch.io import atomic_write
+
+        with atomic_write(self.filename, "w", newline="") as handle:
             writer = csv.writer(handle)
-            if new_file:
-                writer.writerow(["epoch", *self._keys])
-            writer.writerow([epoch, *(_fmt(logs.get(k, "")) for k in self._keys)])
+            writer.writerow(["epoch", *(self._keys or [])])
+            writer.writerows(self._rows)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"keys": self._keys, "rows": [list(row) for row in self._rows]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._keys, self._rows = state["keys"], [list(row) for row in state["rows"]]
+        if self._keys is not None:
+            self._write()
 
 
 def _fmt(value: Any) -> Any:

@@ -89,6 +89,23 @@ class DistContext:
         for _ in range(stage, 3):
             self.wait_all("waiting for the other ranks to prepare shared files")
 
+    def rank_zero_builds(self, path: Any, build: Callable[[], Any]) -> Any:
+        """``build()`` (which writes ``path``) on rank 0 alone; the others wait, then find it.
+
+        For the vectorized cache: one writer, every rank memory-maps the same files. ``--out``
+        must therefore be on a filesystem every node sees (always true on one node).
+        """
+        from pathlib import Path
+
+        if self.rank == 0:
+            build()
+        self.wait_all("waiting for rank 0 to write the vectorized cache")
+        if not Path(path).exists():
+            raise DistributedError(
+                f"rank {self.rank}: {path} written by rank 0 is not visible here. With several "
+                "nodes, --out must be on a filesystem they all share (NFS, a cluster file system).")
+        return path
+
     def wait_all(self, doing: str) -> None:
         """A barrier with the long set-up timeout."""
         if self.is_distributed:
@@ -250,8 +267,8 @@ class DistributedTrainer(Trainer):
         self.context = context or current()
         ids = [self.device.index or 0] if self.device.type == "cuda" else None
         self.ddp = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        self.comm_seconds = 0.0  # filled by ``time_communication`` (bench)
-        self._epoch_sums = [0.0, 0.0, 0.0]  # loss sum, correct, records of this rank
+        self.comm_seconds = 0.0  # all-reduce wall time: the step-size reduce, and DDP's own
+        # buckets once ``time_communication`` is on (bench/scale.py)
 
     def train_step(self, batch: Batch) -> tuple[float, int, int]:
         """One synchronized step; returns this rank's (mean loss, correct, records)."""
@@ -267,7 +284,6 @@ class DistributedTrainer(Trainer):
         self.optimizer.step()
         self.global_step += 1
         total, correct = float(summed.detach()), int(self._correct(logits.detach(), labels))
-        self._epoch_sums = [a + b for a, b in zip(self._epoch_sums, (total, correct, size))]
         return (total / size if size else 0.0), correct, size
 
     def _step_size(self, size: int) -> int:
@@ -280,11 +296,13 @@ class DistributedTrainer(Trainer):
 
     def _run_epoch(self, batches: Iterator[Batch], validation_data: Iterable[Batch] | None,
                    validation_steps: int | None) -> Logs:
-        """The base epoch, then the training loss/accuracy/rate replaced by their global values."""
-        self._epoch_sums = [0.0, 0.0, 0.0]
+        """The base epoch, then the training loss/accuracy/rate replaced by their global values
+        (from ``epoch_totals``, which a mid-epoch resume restores)."""
         logs = super()._run_epoch(batches, validation_data, validation_steps)
-        local_size = self._epoch_sums[2]
-        loss_sum, correct, size = self.context.sum_across(self._epoch_sums, self.device)
+        totals = self.epoch_totals
+        local_size = totals.size
+        loss_sum, correct, size = self.context.sum_across(
+            [totals.loss, totals.correct, totals.size], self.device)
         if size:
             logs["loss"], logs["accuracy"] = loss_sum / size, correct / size
         if local_size:
@@ -316,7 +334,7 @@ class DistributedTrainer(Trainer):
         self.ddp.register_comm_hook(self, _timed_allreduce)
 
 
-def _timed_allreduce(trainer: DistributedTrainer, bucket: Any) -> torch.futures.Future:
+def _timed_allreduce(trainer, bucket):  # unannotated: DDP rejects string annotations here
     """DDP's default all-reduce (mean over ranks), timed from launch to completion."""
     start = time.perf_counter()
     tensor = bucket.buffer().div_(dist.get_world_size())

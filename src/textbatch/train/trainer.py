@@ -47,6 +47,9 @@ class Trainer:
         self.epochs = 0
         self.global_step = 0
         self.steps_per_epoch: int | None = None
+        # Where the running epoch stands (a checkpoint restores both to resume mid-epoch).
+        self.step_in_epoch = 0
+        self.epoch_totals = _Totals()
 
     @property
     def learning_rate(self) -> float:
@@ -66,17 +69,20 @@ class Trainer:
         ``train`` is kept across epochs (an endless stream); without it every epoch re-iterates
         ``train`` to its end. Validation takes ``validation_steps`` batches (or all) each epoch."""
         self.epochs, self.steps_per_epoch = epochs, steps_per_epoch
-        self.callbacks = [*callbacks, self.history, *_verbosity(verbose)]
+        ordered = [*callbacks, self.history, *_verbosity(verbose)]
+        # Checkpointing callbacks (runs_last) go last: they capture the others' state.
+        self.callbacks = sorted(ordered, key=lambda c: getattr(c, "runs_last", False))
         for callback in self.callbacks:
             callback.set_trainer(self)
         self.stop_training = False
+        self._call("on_train_begin", {})  # may restore a checkpoint: epoch, step, positions
         batches = iter(train) if steps_per_epoch is not None else None
-        self._call("on_train_begin", {})
         while self.epoch < epochs and not self.stop_training:
             epoch_batches = batches if batches is not None else iter(train)
             logs = self._run_epoch(epoch_batches, validation_data, validation_steps)
             self._call("on_epoch_end", self.epoch, logs)
             self.epoch += 1
+            self.step_in_epoch, self.epoch_totals = 0, _Totals()
         self._call("on_train_end", {})
         return self.history
 
@@ -84,12 +90,15 @@ class Trainer:
                    validation_steps: int | None) -> Logs:
         self._call("on_epoch_begin", self.epoch, {})
         start = time.perf_counter()
-        totals = _Totals()
+        totals = self.epoch_totals
         self.model.train()
-        for step, batch in enumerate(itertools.islice(batches, self.steps_per_epoch)):
+        first = self.step_in_epoch
+        remaining = None if self.steps_per_epoch is None else self.steps_per_epoch - first
+        for step, batch in enumerate(itertools.islice(batches, remaining), start=first):
             self._call("on_train_batch_begin", step, {})
             loss, correct, size = self.train_step(batch)
             totals.add(loss, correct, size)
+            self.step_in_epoch = step + 1
             self._call("on_train_batch_end", step, {"loss": loss, "size": size})
             if self.stop_training:
                 break

@@ -1,0 +1,42 @@
+"""Fixtures shared by every test package. Keep this file small."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+
+# Test-only credentials for the local S3 server; never real ones.
+S3_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "textbatch-test-key",
+    "AWS_SECRET_ACCESS_KEY": "textbatch-test-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": os.devnull,  # ignore any ~/.aws of the machine running the tests
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3-compatible server (moto's standalone server) on 127.0.0.1, free port.
+
+    Sets the usual AWS environment variables and ``AWS_ENDPOINT_URL`` (honoured by botocore,
+    hence by boto3 and by s3fs/aiobotocore), so ``s3://`` URLs work through fsspec with no code
+    change. Yields the endpoint URL; everything is restored at the end of the session.
+    """
+    moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    s3fs = pytest.importorskip("s3fs", reason="s3fs is not installed")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**S3_TEST_ENV, "AWS_ENDPOINT_URL": endpoint}.items():
+            patch.setenv(name, value)
+        s3fs.S3FileSystem.clear_instance_cache()
+        try:
+            yield endpoint
+        finally:
+            s3fs.S3FileSystem.clear_instance_cache()
+            server.stop()
