@@ -124,7 +124,8 @@ def run_keras_mlp(work: Path) -> float:
     model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dropout(0.2),
                               keras.layers.Dense(64, activation="relu"),
                               keras.layers.Dropout(0.2), keras.layers.Dense(1, "sigmoid")])
-    model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", ["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
+                  metrics=["accuracy"])
     stop = keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True)
     model.fit(x, np.asarray(labels), epochs=1000, batch_size=128, validation_split=0.1,
               callbacks=[stop], verbose=0)

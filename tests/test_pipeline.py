@@ -133,3 +133,19 @@ def test_multiclass_ngram_bag_on_ag_news(tmp_path) -> None:
     classifier = textbatch.load(str(out))
     assert classifier.classes == ["World", "Sports", "Business", "Sci/Tech"]
     assert classifier.predict(["The team won the championship game"])[0] in classifier.classes
+
+
+def test_sepcnn_pads_to_the_longest_training_sequence(tmp_path) -> None:
+    sst2 = DATA / "sst2" / "stsa.binary.train"
+    if not sst2.exists():
+        pytest.skip(f"{sst2} is absent (clone the shared data beside the repo)")
+    train = tmp_path / "train.txt"
+    lines = sst2.read_text(encoding="utf-8").splitlines(keepends=True)[:300]
+    train.write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "run"
+    invoke("train", train, "--out", out, "--model", "sepcnn", "--epochs", "1", "--verbose", "0",
+           "--embedding-dim", "16", "--filters", "8")
+    classifier = textbatch.load(str(out))
+    longest = max(len(line.split()) - 1 for line in lines)
+    assert 1 < classifier.config.vectorize.max_sequence_length <= longest
+    assert classifier.predict(["a gripping , funny film"])[0] in classifier.classes

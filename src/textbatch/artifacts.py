@@ -128,7 +128,11 @@ def load_vectorizer(config: RunConfig, folder: Path) -> Any:
     if not folder.is_dir():
         raise CheckpointError(f"{folder}: vectorizer folder is missing; the model directory is "
                               "incomplete. Train again with textbatch train.")
-    return load_saved(folder, config.vectorize)
+    vectorizer = load_saved(folder)  # its own saved settings are authoritative
+    if vectorizer.config.kind != config.vectorize.kind:
+        raise CheckpointError(f"{folder}: a {vectorizer.config.kind!r} vectorizer, but "
+                              f"config.json says {config.vectorize.kind!r}.")
+    return vectorizer
 
 
 def _model_folder(path: Path) -> Path:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from textbatch.config import RunConfig
 from textbatch.errors import ConfigError
 from textbatch.pipeline.report import PhaseTimer, peak_rss_bytes
@@ -65,6 +67,7 @@ def train(request: TrainRequest) -> dict[str, Any]:
     config = config.replace(model=config.model.replace(
         num_features=int(vectorizer.num_features), num_classes=len(labels)))
     caches = {"train": out / "cache" / "train"}
+    config = _fit_sequence_length(config, caches["train"])
     with timer.phase("cache"):
         caches["val"] = dist.rank_zero_builds(out / "cache" / "val", lambda: _write_cache(
             vectorizer, splits["val"].source, labels, out, "val", config))
@@ -160,6 +163,19 @@ def _vectorize_train(config: RunConfig, source: Any, labels: Any, out: Path) -> 
     key = cache_key(source.manifest, source.split, source.val_fraction, config.vectorize)
     write_cache(out / "cache" / "train", rows, key, config.stream.block_size)
     return vectorizer
+
+
+def _fit_sequence_length(config: RunConfig, train_cache: Path) -> RunConfig:
+    """Like the guide, pad sequences to min(longest training sequence, max_sequence_length):
+    short-text data (SST-2: ~20 words) must not convolve 500 positions of padding."""
+    if config.vectorize.kind != "sequence":
+        return config
+    from textbatch.features.cache import CacheSource
+
+    offsets = np.asarray(CacheSource(train_cache).offsets)
+    longest = int(np.diff(offsets).max()) if len(offsets) > 1 else 1
+    length = max(1, min(longest, config.vectorize.max_sequence_length))
+    return config.replace(vectorize=config.vectorize.replace(max_sequence_length=length))
 
 
 def _write_cache(vectorizer: Any, source: Any, labels: Any, out: Path, name: str,

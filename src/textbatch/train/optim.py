@@ -30,7 +30,7 @@ class AdamPair:
         sparse = [p for p in params if id(p) in sparse_ids]
         self.optimizers = []
         if dense:
-            self.optimizers.append(torch.optim.Adam(dense, lr=lr))
+            self.optimizers.append(torch.optim.Adam(dense, lr=lr, fused=True))  # one kernel
         if sparse:
             self.optimizers.append(torch.optim.SparseAdam(sparse, lr=lr))
 
