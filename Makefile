@@ -22,9 +22,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 
-# Peers for bench/peers.py live in their own venv so they never leak into the package's deps.
+# Peers for bench/peers.py live in their own venv (.venv-bench), never in the package's deps.
 bench-deps: $(STAMP)
-	$(PY) -m pip install -q -e '.[bench]'
+	bash bench/make_peers_venv.sh
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) .venv-bench runs .pytest_cache

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 # Test-only credentials for the local S3 server; never real ones.
 S3_TEST_ENV = {
@@ -15,6 +18,19 @@ S3_TEST_ENV = {
     "AWS_CONFIG_FILE": os.devnull,  # ignore any ~/.aws of the machine running the tests
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
+
+
+@pytest.fixture
+def shared_file() -> Callable[[str], Path]:
+    """``shared_file("imdb/train.csv.gz")``: a real data file, or a skip saying it is absent."""
+
+    def find(relative: str) -> Path:
+        path = SHARED / relative
+        if not path.exists():
+            pytest.skip(f"{path} is absent (../shared/data beside the repo holds the real data)")
+        return path
+
+    return find
 
 
 @pytest.fixture(scope="session")

@@ -69,13 +69,9 @@ class Classifier:
     def predict_stream(self, texts: Iterable[str], batch_size: int = PREDICT_BATCH
                        ) -> Iterator[tuple[str, np.ndarray]]:
         """(label, probabilities) per text, consuming ``texts`` lazily in batches."""
-        chunk: list[str] = []
-        for text in texts:
-            chunk.append(text)
-            if len(chunk) == batch_size:
-                yield from self._pairs(chunk)
-                chunk = []
-        if chunk:
+        from textbatch.data.chunked import chunked
+
+        for chunk in chunked(texts, batch_size):
             yield from self._pairs(chunk)
 
     def _pairs(self, chunk: list[str]) -> Iterator[tuple[str, np.ndarray]]:

@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from textbatch.config import ReadConfig
+from textbatch.data.chunked import chunked
 from textbatch.readers.base import BadRecords, Record
 
 SW_THRESHOLD = 1500  # the guide's cut between n-gram and sequence models
@@ -133,7 +134,7 @@ def explore(
         records = tqdm(records, unit=" records", desc="explore", leave=False, disable=None)
 
     def chunks() -> Iterator[tuple[list[str], None]]:
-        for chunk in _chunks(records, 4096):
+        for chunk in chunked(records, 4096):
             for record in chunk:
                 stats.update(record)
             yield [record.text for record in chunk], None
@@ -141,17 +142,6 @@ def explore(
     top = _top_ngrams(chunks(), top_ngrams) if top_ngrams else [c for c in chunks() if False]
     names = class_names_for(inputs, read_config, stats.samples_per_class)
     return ExploreReport(stats, names, dict(bad.counts), top)
-
-
-def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    chunk: list[Record] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _top_ngrams(chunks: Iterator[tuple[list[str], None]], n: int) -> list[tuple[str, int]]:

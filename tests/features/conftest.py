@@ -15,14 +15,6 @@ DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 IMDB_TRAIN = DATA / "imdb" / "train.csv.gz"
 
 
-def chunked(texts: list[str], labels: np.ndarray, size: int):
-    """``open_chunks`` over in-memory data: a fresh iterator per call."""
-    def open_chunks():
-        for start in range(0, len(texts), size):
-            yield texts[start : start + size], labels[start : start + size]
-    return open_chunks
-
-
 @pytest.fixture(scope="session")
 def imdb_sample() -> tuple[list[str], np.ndarray]:
     """The first 2,000 IMDB training reviews (Zhang CSV: class 1 = neg, 2 = pos)."""

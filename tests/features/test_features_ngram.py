@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.feature_selection import SelectKBest, f_classif
 
-from conftest import chunked
+from feature_chunks import chunked
 from textbatch.config import VectorizeConfig
 from textbatch.errors import CheckpointError, ConfigError
 from textbatch.features import load_vectorizer, make_vectorizer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import chunked
+from feature_chunks import chunked
 from textbatch.config import VectorizeConfig
 from textbatch.errors import ConfigError
 from textbatch.features import load_vectorizer, make_vectorizer

@@ -9,29 +9,22 @@ from typing import Optional
 import typer
 
 from textbatch.cli.app import app
-from textbatch.cli.options import read_config_from_flags
+from textbatch.cli.options import with_read_flags
 from textbatch.config import ReadConfig
 
 
 @app.command()
+@with_read_flags
 def explore(
     data: list[str] = typer.Argument(..., help="Files, globs, folders or URLs (one data set)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
     plots: Optional[Path] = typer.Option(None, "--plots", help="Write PNG plots into this folder."),
     top_ngrams: int = typer.Option(20, "--top-ngrams", help="How many top n-grams to report."),
-    format: Optional[str] = typer.Option(None, "--format", help="Override the format from the suffix."),
-    text_column: list[str] = typer.Option([], "--text-column", help="CSV/TSV text column (repeatable)."),
-    label_column: Optional[str] = typer.Option(None, "--label-column", help="CSV/TSV label column."),
-    text_field: str = typer.Option("text", "--text-field", help="JSONL/Parquet text field."),
-    label_field: str = typer.Option("label", "--label-field", help="JSONL/Parquet label field."),
-    on_bad_records: str = typer.Option("error", "--on-bad-records", help="error | skip (counted)."),
+    read_config: ReadConfig = None,  # type: ignore[assignment]  # set by @with_read_flags
 ) -> None:
     """Samples, classes, samples per class, median words per sample, S/W and the model it implies."""
     from textbatch.explore import explore as run_explore
 
-    read_config: ReadConfig = read_config_from_flags(
-        format, text_column, label_column, text_field, label_field, on_bad_records
-    )
     report = run_explore(data, read_config, top_ngrams=top_ngrams, progress=True)
     summary = report.to_json()
     if plots is not None:

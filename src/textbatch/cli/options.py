@@ -1,8 +1,35 @@
-"""Flag -> config conversions shared by the commands (one place, so flags mean one thing)."""
+"""Flag -> config conversions shared by the commands (one place, so flags mean one thing).
+
+The read flags (``--format``, ``--text-column``, ...) are declared once, in ``READ_FLAGS``, and
+added to a command by ``with_read_flags``, which hands the command one ``read_config``: a second
+copy of the list in every command would drift (``train`` generates its flags from the configs).
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
+from typing import Any, Callable, Optional
+
+import typer
+
 from textbatch.config import ReadConfig
+
+# (parameter name, annotation, typer.Option): the flags that describe how to read the data.
+READ_FLAGS: tuple[tuple[str, Any, Any], ...] = (
+    ("format", Optional[str],
+     typer.Option(None, "--format", help="Override the format from the suffix.")),
+    ("text_column", list[str],
+     typer.Option([], "--text-column", help="CSV/TSV text column (repeatable).")),
+    ("label_column", Optional[str],
+     typer.Option(None, "--label-column", help="CSV/TSV label column.")),
+    ("text_field", str, typer.Option("text", "--text-field", help="JSONL/Parquet text field.")),
+    ("label_field", str,
+     typer.Option("label", "--label-field", help="JSONL/Parquet label field.")),
+    ("on_bad_records", str,
+     typer.Option("error", "--on-bad-records", help="error | skip (counted).")),
+)
 
 
 def column(value: str) -> str | int:
@@ -27,3 +54,24 @@ def read_config_from_flags(
         label_field=label_field,
         on_bad_records=on_bad_records,  # type: ignore[arg-type]
     )
+
+
+def with_read_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with the ``READ_FLAGS`` appended to its flags; it receives their values as
+    one ``read_config: ReadConfig`` parameter (which it must declare, and which is not a flag).
+    Apply it below ``@app.command()``."""
+    hints = typing.get_type_hints(command)
+    P = inspect.Parameter
+    params = [p.replace(annotation=hints[p.name])
+              for p in inspect.signature(command).parameters.values() if p.name != "read_config"]
+    params += [P(name, P.KEYWORD_ONLY, default=option, annotation=annotation)
+               for name, annotation, option in READ_FLAGS]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        flags = [kwargs.pop(name) for name, _, _ in READ_FLAGS]
+        return command(*args, read_config=read_config_from_flags(*flags), **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper

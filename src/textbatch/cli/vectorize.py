@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from textbatch.cli.app import app
-from textbatch.cli.options import read_config_from_flags
-from textbatch.config import VectorizeConfig
+from textbatch.cli.options import with_read_flags
+from textbatch.config import ReadConfig, VectorizeConfig
 
 
 @app.command()
+@with_read_flags
 def vectorize(
     data: list[str] = typer.Argument(..., help="Training files, globs, folders or URLs."),
     out: Path = typer.Option(..., "--out", help="Folder for vectorizer/ and cache/."),
@@ -30,19 +30,11 @@ def vectorize(
     block_size: int = typer.Option(1024, "--block-size"),
     force: bool = typer.Option(False, "--force", help="Rebuild even if the cache is current."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    format: Optional[str] = typer.Option(None, "--format", help="Override the format from the suffix."),
-    text_column: list[str] = typer.Option([], "--text-column", help="CSV/TSV text column (repeatable)."),
-    label_column: Optional[str] = typer.Option(None, "--label-column", help="CSV/TSV label column."),
-    text_field: str = typer.Option("text", "--text-field", help="JSONL/Parquet text field."),
-    label_field: str = typer.Option("label", "--label-field", help="JSONL/Parquet label field."),
-    on_bad_records: str = typer.Option("error", "--on-bad-records", help="error | skip (counted)."),
+    read_config: ReadConfig = None,  # type: ignore[assignment]  # set by @with_read_flags
 ) -> None:
     """Fit the vectorizer in streaming passes and write the vectorized training set once."""
     from textbatch.features.pipeline import vectorize_files
 
-    read_config = read_config_from_flags(
-        format, text_column, label_column, text_field, label_field, on_bad_records
-    )
     config = VectorizeConfig(
         kind=kind, ngram_range=tuple(ngram_range), min_df=min_df, top_k=top_k,  # type: ignore[arg-type]
         sublinear_tf=sublinear_tf, max_counted_ngrams=max_counted_ngrams,

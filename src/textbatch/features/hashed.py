@@ -9,7 +9,6 @@ bytes, the ids are the same in every process, worker and run: no vocabulary to s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -17,11 +16,12 @@ from textbatch.config import VectorizeConfig
 from textbatch.features.batch import SparseBatch
 from textbatch.features.ngram import Chunks, Merge
 from textbatch.features.persist import load_state, save_state
+from textbatch.features.transform import ChunkTransformer
 from textbatch.text.analyzer import Analyzer
 from textbatch.text.hashing import combine_ngram_hashes, fnv1a_64_many
 
 
-class HashedNgramVectorizer:
+class HashedNgramVectorizer(ChunkTransformer):
     """Hashed unigram + n-gram ids with weight 1.0 per occurrence (bag of ids, like fastText)."""
 
     kind = "hashed"
@@ -59,21 +59,6 @@ class HashedNgramVectorizer:
         out_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=len(texts)), out=out_offsets[1:])
         return SparseBatch(ids[order], np.ones(len(ids), np.float32), out_offsets)
-
-    def fit_transform(self, open_chunks: Chunks, merge: Merge | None = None,
-                      spill_dir: str | Path | None = None, chunk_size: int = 4096
-                      ) -> Iterator[SparseBatch]:
-        """Fit, then yield the labelled rows of the same data (the common interface)."""
-        self.fit(open_chunks, merge)
-        return self.iter_transform(open_chunks())
-
-    def iter_transform(self, chunks: Iterable[tuple[list[str], np.ndarray]]) -> Iterator[
-            SparseBatch]:
-        """Labelled batches of a chunk stream (what ``write_cache`` consumes)."""
-        for texts, labels in chunks:
-            batch = self.transform(texts)
-            batch.labels = np.asarray(labels, dtype=np.int64)
-            yield batch
 
     def save(self, directory: str | Path) -> None:
         save_state(directory, self.kind, self.config, {}, {}, {})

@@ -30,6 +30,7 @@ from textbatch.errors import CheckpointError, ConfigError, TextbatchError
 from textbatch.features.batch import SparseBatch
 from textbatch.features.counting import NgramCounter, bigram_keys, ngram_keys, reduce_counts
 from textbatch.features.persist import check_length, load_state, save_state
+from textbatch.features.transform import ChunkTransformer
 from textbatch.text.analyzer import Analyzer
 
 Chunks = Callable[[], Iterable[tuple[list[str], np.ndarray]]]
@@ -41,7 +42,7 @@ def single_process(stats: dict) -> list[dict]:
     return [stats]
 
 
-class NgramVectorizer:
+class NgramVectorizer(ChunkTransformer):
     """tf-idf n-grams, top ``top_k`` by f_classif; ``transform`` gives SparseBatch rows."""
 
     kind = "ngram"
@@ -264,14 +265,6 @@ class NgramVectorizer:
         """The ``n`` counted n-grams in most documents (ties by string), for explore's plot."""
         order = np.lexsort((np.arange(len(self.idf_)), -self.document_frequency_))[:n]
         return [(self.feature_names_all_[i], int(self.document_frequency_[i])) for i in order]
-
-    def iter_transform(self, chunks: Iterable[tuple[list[str], np.ndarray]]) -> Iterator[
-            SparseBatch]:
-        """Labelled batches of a chunk stream (what ``write_cache`` consumes)."""
-        for texts, labels in chunks:
-            batch = self.transform(texts)
-            batch.labels = np.asarray(labels, dtype=np.int64)
-            yield batch
 
     # ---- persistence ---------------------------------------------------------------------
     def save(self, directory: str | Path) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from textbatch.config import ReadConfig, VectorizeConfig
+from textbatch.data.chunked import chunked
 from textbatch.features.cache import FORMAT_VERSION, CacheSource, open_cache, write_cache
 
 CACHE_DIR = "cache"
@@ -27,17 +28,11 @@ VECTORIZER_DIR = "vectorizer"
 def record_chunks(source: Any, classes: Any, chunk_size: int = 4096):
     """``open_chunks`` over a BlockSource of Records: ``(texts, label ids)`` in source order."""
     def open_chunks() -> Iterator[tuple[list[str], np.ndarray]]:
-        texts: list[str] = []
-        labels: list[int] = []
-        for block in range(len(source.block_sizes)):
-            for record in source.read_block(block):
-                texts.append(record.text)
-                labels.append(classes.id(record.label, record.path, record.line))
-                if len(texts) == chunk_size:
-                    yield texts, np.array(labels, dtype=np.int64)
-                    texts, labels = [], []
-        if texts:
-            yield texts, np.array(labels, dtype=np.int64)
+        records = (record for block in range(len(source.block_sizes))
+                   for record in source.read_block(block))
+        for chunk in chunked(records, chunk_size):
+            labels = [classes.id(record.label, record.path, record.line) for record in chunk]
+            yield [record.text for record in chunk], np.array(labels, dtype=np.int64)
     return open_chunks
 
 

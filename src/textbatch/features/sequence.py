@@ -12,7 +12,6 @@ side as it pads in the guide: 'pre' keeps the end of long texts); the model pads
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -22,6 +21,7 @@ from textbatch.features.batch import SparseBatch
 from textbatch.features.counting import NgramCounter, reduce_counts
 from textbatch.features.ngram import Chunks, Merge, single_process, string_order
 from textbatch.features.persist import load_state, save_state
+from textbatch.features.transform import ChunkTransformer
 from textbatch.text.analyzer import Analyzer
 
 PADDING_ID = 0
@@ -29,7 +29,7 @@ OOV_ID = 1
 FIRST_WORD_ID = 2
 
 
-class SequenceVectorizer:
+class SequenceVectorizer(ChunkTransformer):
     """Token id sequences over the ``top_k`` most frequent tokens."""
 
     kind = "sequence"
@@ -81,21 +81,6 @@ class SequenceVectorizer:
         out_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(kept, out=out_offsets[1:])
         return SparseBatch(ids[keep], np.ones(int(keep.sum()), np.float32), out_offsets)
-
-    def fit_transform(self, open_chunks: Chunks, merge: Merge | None = None,
-                      spill_dir: str | Path | None = None, chunk_size: int = 4096
-                      ) -> Iterator[SparseBatch]:
-        """Fit, then yield the labelled rows of the same data (the common interface)."""
-        self.fit(open_chunks, merge)
-        return self.iter_transform(open_chunks())
-
-    def iter_transform(self, chunks: Iterable[tuple[list[str], np.ndarray]]) -> Iterator[
-            SparseBatch]:
-        """Labelled batches of a chunk stream (what ``write_cache`` consumes)."""
-        for texts, labels in chunks:
-            batch = self.transform(texts)
-            batch.labels = np.asarray(labels, dtype=np.int64)
-            yield batch
 
     def top_ngrams(self, n: int) -> list[tuple[str, int]]:
         """The ``n`` most frequent tokens and their counts."""

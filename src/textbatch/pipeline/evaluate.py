@@ -11,11 +11,12 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any, Iterator
 
 import numpy as np
 
 from textbatch.config import ReadConfig
+from textbatch.data.chunked import chunked
 from textbatch.errors import ConfigError
 
 CHUNK = 1_024
@@ -33,7 +34,7 @@ def evaluate(model_dir: str | Path, data: list[str], out: Path | None = None,
     labels = LabelSet(classifier.classes)
     scores = Accumulator(classifier.num_classes)
     read, bad = _read_config(classifier.config.read, on_bad_records)
-    for records in _chunks(_records(data, read, bad), CHUNK):
+    for records in chunked(_records(data, read, bad), CHUNK):
         scores.add(labels.encode(records), classifier.predict_proba([r.text for r in records]))
     result = scores.result(classifier.classes)
     result["skipped_records"] = dict(bad.counts)
@@ -55,7 +56,7 @@ def predict(model_dir: str | Path, data: list[str], output: str,
     count = 0
     with _open_output(output) as handle:
         write = _writer(kind, handle, classifier.classes)
-        for chunk in _chunks(records, CHUNK):
+        for chunk in chunked(records, CHUNK):
             probs = classifier.predict_proba([r.text for r in chunk])
             for record, row in zip(chunk, probs):
                 write(record.path, record.line, classifier.classes[int(row.argmax())], row)
@@ -94,17 +95,6 @@ def _records(data: list[str], read: ReadConfig, bad: Any, labelled: bool = True
         reader = get_reader(shard, read, labelled=labelled)
         for _, record in reader.read(shard, bad):
             yield record
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _output_kind(output: str) -> str:

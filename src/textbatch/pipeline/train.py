@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from textbatch.config import RunConfig
+from textbatch.config import RunConfig, with_model_defaults
 from textbatch.errors import ConfigError
 from textbatch.pipeline.report import PhaseTimer, peak_rss_bytes
 from textbatch.pipeline.sources import make_splits, text_batches
@@ -106,7 +106,8 @@ def _open_checkpoints(request: TrainRequest, config: RunConfig, splits: dict, di
 
 
 def _resolve_model(request: TrainRequest, train_source: Any) -> tuple[RunConfig, dict]:
-    """Pick the model (``auto``: S/W rule) and the vectorizer kind that goes with it."""
+    """Pick the model (``auto``: S/W rule), its defaults (``MODEL_DEFAULTS``) and the vectorizer
+    kind that goes with it."""
     config, explored = request.config, {}
     name = request.model
     if name == "auto":
@@ -119,6 +120,7 @@ def _resolve_model(request: TrainRequest, train_source: Any) -> tuple[RunConfig,
     if (kind == "sequence") != (name == "sepcnn"):
         raise ConfigError(f"Model {name!r} cannot read {kind!r} vectors: sepcnn needs "
                           "'sequence'; mlp and ngram-bag need 'ngram' or 'hashed'.")
+    config = with_model_defaults(config, name)  # the one place per-model defaults apply
     config = config.replace(model=config.model.replace(name=name),
                             vectorize=config.vectorize.replace(kind=kind))
     return config, explored

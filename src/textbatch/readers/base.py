@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator, Literal, Protocol
 
+from textbatch.config import ReadConfig
 from textbatch.errors import DataError
 
 OnBadRecords = Literal["error", "skip"]
@@ -78,3 +79,32 @@ class Reader(Protocol):
         """Class names in label-id order when the format declares them (Zhang's classes.txt),
         else None (labels are then ordered naturally: numerically if all are integers)."""
         ...
+
+
+class ReaderBase:
+    """What the readers share: the read settings, whether a label is required, and no declared
+    class list (a format that declares one, like Zhang's classes.txt, overrides ``classes``)."""
+
+    name = ""
+
+    def __init__(self, config: ReadConfig | None = None, labelled: bool = True) -> None:
+        self.config = config or ReadConfig()
+        self.labelled = labelled
+
+    def classes(self, shard: str) -> list[str] | None:
+        return None
+
+    def record(
+        self, text: str, label: str | None, path: str, line: int, bad: BadRecords
+    ) -> Record | None:
+        """The record, or None after ``bad`` took an empty text or a missing label (an empty
+        label is a missing one; without ``labelled`` it becomes None)."""
+        if not text or text.isspace():
+            bad.handle(path, line, "empty text", "empty_text")
+            return None
+        if label is None or label == "":
+            if self.labelled:
+                bad.handle(path, line, "missing label", "missing_label")
+                return None
+            label = None
+        return Record(text, label, path, line)

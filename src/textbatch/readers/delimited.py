@@ -18,7 +18,7 @@ from typing import Iterator
 from textbatch.config import ReadConfig
 from textbatch.errors import DataError
 from textbatch.io import redact
-from textbatch.readers.base import BadRecords, Position, Record
+from textbatch.readers.base import BadRecords, Position, ReaderBase, Record
 from textbatch.readers.csv_rows import csv_rows, first_row
 from textbatch.readers.lines import Lines
 
@@ -33,20 +33,16 @@ class Layout:
     label: int | None
 
 
-class DelimitedReader:
+class DelimitedReader(ReaderBase):
     """Reads CSV (``delimiter=","``) or TSV (``delimiter="\\t"``) files; see the module doc."""
 
     def __init__(
         self, config: ReadConfig | None = None, labelled: bool = True, delimiter: str = ","
     ) -> None:
-        self.config = config or ReadConfig()
-        self.labelled = labelled
+        super().__init__(config, labelled)
         self.delimiter = delimiter
         self.name = "csv" if delimiter == "," else "tsv"
         self._layouts: dict[str, Layout] = {}
-
-    def classes(self, shard: str) -> list[str] | None:
-        return None
 
     def layout(self, shard: str) -> Layout:
         """Header and column positions of ``shard`` (cached: a seek mid-file needs them too)."""
@@ -129,16 +125,8 @@ class DelimitedReader:
             return None
         parts = [row[i] for i in layout.text]
         text = parts[0] if len(parts) == 1 else " ".join(p for p in parts if p)
-        if not text or text.isspace():
-            bad.handle(path, line, "empty text", "empty_text")
-            return None
         label = row[layout.label].strip() if layout.label is not None else None
-        if label == "":
-            if self.labelled:
-                bad.handle(path, line, "missing label", "missing_label")
-                return None
-            label = None
-        return Record(text, label, path, line)
+        return self.record(text, label, path, line, bad)
 
 
 def _tsv_rows(lines: Lines) -> Iterator[tuple[Position, list[str]]]:

@@ -9,47 +9,21 @@ change the task without telling anyone. Skip such lines with ``--on-bad-records 
 from __future__ import annotations
 
 import re
-from typing import Iterator
-
-from textbatch.config import ReadConfig
-from textbatch.readers.base import BadRecords, Position, Record
-from textbatch.readers.lines import Lines
+from textbatch.readers.base import BadRecords, Record
+from textbatch.readers.lines import LineRecordReader
 
 LABEL_PREFIX = "__label__"
 _LABEL = re.compile(r"__label__(\S*)\s*")
 
 
-class _LineReader:
-    name = ""
-
-    def __init__(self, config: ReadConfig | None = None, labelled: bool = True) -> None:
-        self.config = config or ReadConfig()
-        self.labelled = labelled
-
-    def classes(self, shard: str) -> list[str] | None:
-        return None
-
-    def read(
-        self, shard: str, bad: BadRecords, start: Position | None = None
-    ) -> Iterator[tuple[Position, Record]]:
-        lines = Lines(shard, bad, start)
-        path = lines.path
-        for offset, line, text in lines.numbered():
-            text = text.rstrip("\r\n")
-            if not text or text.isspace():
-                continue
-            parsed = self.parse(text)
-            if isinstance(parsed, str):
-                bad.handle(path, line, parsed, _kind(parsed))
-                continue
-            label, body = parsed
-            if not body or body.isspace():
-                bad.handle(path, line, "empty text", "empty_text")
-                continue
-            if label is None and self.labelled:
-                bad.handle(path, line, "missing label", "missing_label")
-                continue
-            yield Position(offset, line), Record(body, label, path, line)
+class _LineReader(LineRecordReader):
+    def line_record(self, text: str, path: str, line: int, bad: BadRecords) -> Record | None:
+        parsed = self.parse(text.rstrip("\r\n"))
+        if isinstance(parsed, str):
+            bad.handle(path, line, parsed, _kind(parsed))
+            return None
+        label, body = parsed
+        return self.record(body, label, path, line, bad)
 
     def parse(self, text: str) -> tuple[str | None, str] | str:
         """``(label, text)``, or the reason the line is bad."""

@@ -14,17 +14,16 @@ from typing import Iterator
 from textbatch.config import ReadConfig
 from textbatch.errors import DataError
 from textbatch.io import local_path, redact
-from textbatch.readers.base import BadRecords, Position, Record
+from textbatch.readers.base import BadRecords, Position, ReaderBase, Record
 
 
-class FoldersReader:
+class FoldersReader(ReaderBase):
     """Reads a class-per-subfolder tree, locally or through fsspec."""
 
     name = "folders"
 
     def __init__(self, config: ReadConfig | None = None, labelled: bool = True) -> None:
-        self.config = config or ReadConfig()
-        self.labelled = labelled
+        super().__init__(config, labelled)
         self._listings: dict[str, list[tuple[str, str]]] = {}
         self._classes: dict[str, list[str]] = {}
 

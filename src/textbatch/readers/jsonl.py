@@ -4,38 +4,16 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator
-
-from textbatch.config import ReadConfig
-from textbatch.readers.base import BadRecords, Position, Record
-from textbatch.readers.lines import Lines
+from textbatch.readers.base import BadRecords, Record
+from textbatch.readers.lines import LineRecordReader
 
 
-class JsonlReader:
+class JsonlReader(LineRecordReader):
     """Reads JSON Lines; blank lines are passed over (they hold no record)."""
 
     name = "jsonl"
 
-    def __init__(self, config: ReadConfig | None = None, labelled: bool = True) -> None:
-        self.config = config or ReadConfig()
-        self.labelled = labelled
-
-    def classes(self, shard: str) -> list[str] | None:
-        return None
-
-    def read(
-        self, shard: str, bad: BadRecords, start: Position | None = None
-    ) -> Iterator[tuple[Position, Record]]:
-        lines = Lines(shard, bad, start)
-        path = lines.path
-        for offset, line, text in lines.numbered():
-            if text.isspace():
-                continue
-            record = self._record(text, path, line, bad)
-            if record is not None:
-                yield Position(offset, line), record
-
-    def _record(self, text: str, path: str, line: int, bad: BadRecords) -> Record | None:
+    def line_record(self, text: str, path: str, line: int, bad: BadRecords) -> Record | None:
         try:
             obj = json.loads(text)
         except ValueError as exc:

@@ -13,7 +13,7 @@ from typing import BinaryIO, Iterator
 
 from textbatch.io import open_at, redact
 from textbatch.io.streams import decompression_errors
-from textbatch.readers.base import BadRecords, Position
+from textbatch.readers.base import BadRecords, Position, ReaderBase, Record
 
 MAX_LINE_BYTES = 1 << 28  # 256 MiB: past that a "line" is a runaway (no newline in the data)
 _DRAIN_CHUNK = 1 << 22
@@ -114,3 +114,25 @@ def first_line(url: str, limit: int = 1 << 16) -> str:
     except decompression_errors():
         return ""
     return ""
+
+
+class LineRecordReader(ReaderBase):
+    """A format with one record per line (JSONL, fastText, label-text): blank lines are passed
+    over and every other line goes to ``line_record``."""
+
+    def read(
+        self, shard: str, bad: BadRecords, start: Position | None = None
+    ) -> Iterator[tuple[Position, Record]]:
+        lines = Lines(shard, bad, start)
+        path = lines.path
+        for offset, line, text in lines.numbered():
+            if not text or text.isspace():
+                continue
+            record = self.line_record(text, path, line, bad)
+            if record is not None:
+                yield Position(offset, line), record
+
+    def line_record(self, text: str, path: str, line: int, bad: BadRecords) -> Record | None:
+        """The record of one non-blank line (with its line ending), or None after ``bad``
+        took it."""
+        raise NotImplementedError

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from textbatch.config import ReadConfig
 from textbatch.errors import DataError
 from textbatch.io import local_path, redact
-from textbatch.readers.base import BadRecords, Position, Record
+from textbatch.readers.base import BadRecords, Position, ReaderBase, Record
 from textbatch.readers.jsonl import label_str as _label_str
 
 
@@ -22,17 +21,10 @@ def _pyarrow_parquet():
     return pq
 
 
-class ParquetReader:
+class ParquetReader(ReaderBase):
     """Reads ``text_field`` / ``label_field`` columns of a Parquet file."""
 
     name = "parquet"
-
-    def __init__(self, config: ReadConfig | None = None, labelled: bool = True) -> None:
-        self.config = config or ReadConfig()
-        self.labelled = labelled
-
-    def classes(self, shard: str) -> list[str] | None:
-        return None
 
     def read(
         self, shard: str, bad: BadRecords, start: Position | None = None
@@ -72,13 +64,10 @@ class ParquetReader:
             if not isinstance(text, str) or not text or text.isspace():
                 bad.handle(path, row + 1, "empty or missing text", "empty_text")
                 continue
-            label = labels[index] if labels is not None else None
-            if label is None or label == "":
-                if self.labelled:
-                    bad.handle(path, row + 1, "missing label", "missing_label")
-                    continue
-                label = None
-            yield Position(row, row + 1), Record(text, _label_str(label), path, row + 1)
+            label = _label_str(labels[index]) if labels is not None else None
+            record = self.record(text, label, path, row + 1, bad)
+            if record is not None:
+                yield Position(row, row + 1), record
 
 
 def _open(shard: str):

@@ -18,7 +18,7 @@ from typing import Iterator
 from textbatch.config import ReadConfig
 from textbatch.errors import DataError
 from textbatch.io import is_file, local_path, open_binary, redact
-from textbatch.readers.base import BadRecords, Position, Record
+from textbatch.readers.base import BadRecords, Position, ReaderBase, Record
 from textbatch.readers.csv_rows import first_row
 from textbatch.readers.lines import Lines
 
@@ -49,14 +49,13 @@ def read_classes(shard: str) -> list[str] | None:
     return names or None
 
 
-class ZhangReader:
+class ZhangReader(ReaderBase):
     """Reads Zhang CSVs; see the module docstring for the layout."""
 
     name = "zhang"
 
     def __init__(self, config: ReadConfig | None = None, labelled: bool = True) -> None:
-        self.config = config or ReadConfig()
-        self.labelled = labelled
+        super().__init__(config, labelled)
         self._classes: dict[str, list[str] | None] = {}
         self._widths: dict[str, int] = {}
 
