@@ -87,8 +87,13 @@ class VectorizeConfig(_JsonConfig):
     kind: Literal["ngram", "sequence", "hashed"] = "ngram"
     ngram_range: tuple[int, int] = (1, 2)
     min_df: int = 2
-    top_k: int = 20_000
+    # guide: 20,000. With nb_scale, 50,000 lowers IMDB val_loss 0.2106 -> 0.2023 (chosen on the
+    # validation split carved from train; the test split was only read after choosing).
+    top_k: int = 50_000
     sublinear_tf: bool = True  # 1 + log(tf): +0.5-1 point on IMDB validation (issue 4)
+    # Binary labels only: scale each selected feature by its naive-Bayes log-count ratio
+    # (NBSVM, Wang & Manning 2012); on the IMDB validation split val_loss 0.2045 -> 0.2023.
+    nb_scale: bool = True
     max_counted_ngrams: int = 4_000_000  # memory budget of the counting passes
     max_sequence_length: int = 500
     padding: Literal["pre", "post"] = "pre"  # Keras pad_sequences' default, as in the guide
@@ -177,9 +182,10 @@ MODEL_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     # The guide's sepCNN settings; the MLP's 0.5 / 3e-3 reach the same SST-2 accuracy, but the
     # guide's values are the documented ones and overfit no faster.
     "sepcnn": {"model": {"dropout_rate": 0.2}, "train": {"learning_rate": 1e-3}},
-    # fastText-style table: 2M buckets x 200 dims peaked at 8.6 GB RSS; 64 dims keep the table
-    # at 512 MB with the same IMDB accuracy (see docs/MODELS or issue 4's figures).
-    "ngram-bag": {"model": {"embedding_dim": 64}},
+    # fastText-style table: 2M buckets x 200 dims (+ SparseAdam state) peaked at 8.6 GB RSS;
+    # 64 dims keep it at 512 MB. Its row-wise Adagrad wants a larger step than Adam: IMDB val
+    # 0.919 after 2 epochs at 0.1, 0.913 after 4 at 3e-2, 0.807 after 2 at 3e-3 (issue 4).
+    "ngram-bag": {"model": {"embedding_dim": 64}, "train": {"learning_rate": 0.1}},
 }
 
 

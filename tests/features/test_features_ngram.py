@@ -34,7 +34,7 @@ def test_equals_sklearn_on_imdb_sample(imdb_sample, sublinear_tf, num_texts):
     texts, labels = imdb_sample[0][:num_texts], imdb_sample[1][:num_texts]
     k = 3000
     tfidf, selector, expected = _sklearn(texts, labels, k, sublinear_tf)
-    config = VectorizeConfig(top_k=k, sublinear_tf=sublinear_tf)
+    config = VectorizeConfig(top_k=k, sublinear_tf=sublinear_tf, nb_scale=False)
     vectorizer = NgramVectorizer(config).fit(chunked(texts, labels, 512))
     assert vectorizer.feature_names_all_ == tfidf.get_feature_names_out().tolist()
     np.testing.assert_allclose(vectorizer.idf_, tfidf.idf_, rtol=0, atol=1e-12)
@@ -43,6 +43,28 @@ def test_equals_sklearn_on_imdb_sample(imdb_sample, sublinear_tf, num_texts):
     got = _csr(vectorizer.transform(texts), k)
     assert abs(got - expected).max() < 1e-6
     assert vectorizer.pruned_ngrams_ == 0
+
+
+def test_nb_scale_multiplies_by_the_naive_bayes_log_count_ratio(imdb_sample):
+    texts, labels = imdb_sample[0][:1000], imdb_sample[1][:1000]
+    k = 500
+    _, _, expected = _sklearn(texts, labels, k)  # plain tf-idf of the selected features
+    vectorizer = NgramVectorizer(VectorizeConfig(top_k=k, sublinear_tf=False, nb_scale=True))
+    vectorizer.fit(chunked(texts, labels, 256))
+    p = 1 + np.asarray(expected[labels == 1].sum(axis=0)).ravel()
+    q = 1 + np.asarray(expected[labels == 0].sum(axis=0)).ravel()
+    ratio = np.log(p / p.sum()) - np.log(q / q.sum())
+    np.testing.assert_allclose(vectorizer.feature_scale_, ratio, rtol=1e-9, atol=1e-12)
+    got = _csr(vectorizer.transform(texts), k)
+    assert abs(got - expected.multiply(ratio[None, :]).tocsr()).max() < 1e-5
+
+
+def test_nb_scale_is_off_for_more_than_two_classes(gap_corpus):
+    texts, labels = gap_corpus
+    three = np.arange(len(texts)) % 3
+    vectorizer = NgramVectorizer(VectorizeConfig(top_k=5, nb_scale=True))
+    vectorizer.fit(chunked(texts, three, 100))
+    assert vectorizer.feature_scale_.tolist() == [1.0] * 5
 
 
 def test_select_k_best_ties_and_nans_follow_sklearn():

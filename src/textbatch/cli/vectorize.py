@@ -9,7 +9,9 @@ import typer
 
 from textbatch.cli.app import app
 from textbatch.cli.options import with_read_flags
-from textbatch.config import ReadConfig, VectorizeConfig
+from textbatch.config import ReadConfig, StreamConfig, VectorizeConfig
+
+_DEFAULT = VectorizeConfig()  # flags default to the config's own defaults: one source of truth
 
 
 @app.command()
@@ -17,17 +19,17 @@ from textbatch.config import ReadConfig, VectorizeConfig
 def vectorize(
     data: list[str] = typer.Argument(..., help="Training files, globs, folders or URLs."),
     out: Path = typer.Option(..., "--out", help="Folder for vectorizer/ and cache/."),
-    kind: str = typer.Option("ngram", "--kind", help="ngram | sequence | hashed."),
-    ngram_range: tuple[int, int] = typer.Option((1, 2), "--ngram-range", help="MIN MAX."),
-    min_df: int = typer.Option(2, "--min-df"),
-    top_k: int = typer.Option(20_000, "--top-k"),
-    sublinear_tf: bool = typer.Option(False, "--sublinear-tf"),
-    max_counted_ngrams: int = typer.Option(4_000_000, "--max-counted-ngrams",
+    kind: str = typer.Option(_DEFAULT.kind, "--kind", help="ngram | sequence | hashed."),
+    ngram_range: tuple[int, int] = typer.Option(_DEFAULT.ngram_range, "--ngram-range", help="MIN MAX."),
+    min_df: int = typer.Option(_DEFAULT.min_df, "--min-df"),
+    top_k: int = typer.Option(_DEFAULT.top_k, "--top-k"),
+    sublinear_tf: bool = typer.Option(_DEFAULT.sublinear_tf, "--sublinear-tf/--no-sublinear-tf"),
+    max_counted_ngrams: int = typer.Option(_DEFAULT.max_counted_ngrams, "--max-counted-ngrams",
                                            help="Memory budget of the counting passes."),
-    max_sequence_length: int = typer.Option(500, "--max-sequence-length"),
-    padding: str = typer.Option("pre", "--padding", help="pre | post (sequence)."),
-    buckets: int = typer.Option(2_000_000, "--buckets", help="Hash buckets (hashed)."),
-    block_size: int = typer.Option(1024, "--block-size"),
+    max_sequence_length: int = typer.Option(_DEFAULT.max_sequence_length, "--max-sequence-length"),
+    padding: str = typer.Option(_DEFAULT.padding, "--padding", help="pre | post (sequence)."),
+    buckets: int = typer.Option(_DEFAULT.buckets, "--buckets", help="Hash buckets (hashed)."),
+    block_size: int = typer.Option(StreamConfig().block_size, "--block-size"),
     force: bool = typer.Option(False, "--force", help="Rebuild even if the cache is current."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
     read_config: ReadConfig = None,  # type: ignore[assignment]  # set by @with_read_flags

@@ -175,6 +175,9 @@ class NgramVectorizer(ChunkTransformer):
     def _select(self, stats: dict) -> None:
         self.scores_ = f_classif_from_stats(stats["class_counts"], stats["sums"], stats["squares"])
         self.selected_ = select_k_best(self.scores_, self.config.top_k)
+        binary = self.config.nb_scale and len(stats["classes"]) == 2
+        self.feature_scale_ = (nb_log_count_ratio(stats["sums"][:, self.selected_]) if binary
+                               else np.ones(len(self.selected_)))
         self._set_output_index()
 
     # ---- vectorizing ---------------------------------------------------------------------
@@ -183,16 +186,22 @@ class NgramVectorizer(ChunkTransformer):
         rows, cols, values = self._tfidf(texts)
         out = self._output_index[cols]
         keep = out >= 0
-        return SparseBatch(out[keep], values[keep].astype(np.float32),
+        return SparseBatch(out[keep], self._scaled(out[keep], values[keep]),
                            _row_offsets(rows[keep], len(texts)))
+
+    def _scaled(self, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Output weights: tf-idf values times each feature's scale (1 unless ``nb_scale``)."""
+        # float32 x float32 in both paths (transform, and the float32 rows fit_transform spills),
+        # so the cache and on-the-fly vectors are bit-identical
+        return values.astype(np.float32) * self.feature_scale_.astype(np.float32)[ids]
 
     def _select_columns(self, batch: SparseBatch) -> SparseBatch:
         """Full-vocabulary rows (as spilled by pass 2) -> the selected features' rows."""
         out = self._output_index[batch.ids]
         keep = out >= 0
         rows = np.repeat(np.arange(len(batch)), np.diff(batch.offsets))
-        return SparseBatch(out[keep], batch.weights[keep], _row_offsets(rows[keep], len(batch)),
-                           batch.labels)
+        return SparseBatch(out[keep], self._scaled(out[keep], batch.weights[keep]),
+                           _row_offsets(rows[keep], len(batch)), batch.labels)
 
     def _tfidf(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, value) over the whole min_df vocabulary, sorted by row then column,
@@ -271,7 +280,8 @@ class NgramVectorizer(ChunkTransformer):
         save_state(directory, self.kind, self.config,
                    {"num_documents": self.num_documents_, "pruned_ngrams": self.pruned_ngrams_},
                    {"idf": self.idf_, "selected": self.selected_, "scores": self.scores_,
-                    "document_frequency": self.document_frequency_},
+                    "document_frequency": self.document_frequency_,
+                    "feature_scale": self.feature_scale_},
                    {"vocabulary": self.feature_names_all_})
 
     @classmethod
@@ -285,6 +295,8 @@ class NgramVectorizer(ChunkTransformer):
             check_length(Path(directory), f"{name}.npy", arrays[name], size)
         self.idf_, self.scores_ = arrays["idf"], arrays["scores"]
         self.document_frequency_, self.selected_ = arrays["document_frequency"], arrays["selected"]
+        self.feature_scale_ = arrays["feature_scale"]
+        check_length(Path(directory), "feature_scale.npy", self.feature_scale_, len(self.selected_))
         if len(self.selected_) and (self.selected_.min() < 0 or self.selected_.max() >= size):
             raise CheckpointError(f"{Path(directory) / 'selected.npy'}: column ids outside the "
                                   f"vocabulary of {size}. The saved vectorizer is damaged; "
@@ -308,6 +320,13 @@ def _row_offsets(rows: np.ndarray, num_rows: int) -> np.ndarray:
     offsets = np.zeros(num_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=num_rows), out=offsets[1:])
     return offsets
+
+
+def nb_log_count_ratio(class_sums: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """NBSVM's ratio r = log((a + p) / |a + p|_1) - log((a + q) / |a + q|_1) from the two
+    classes' summed feature values ``class_sums`` [2, num_features] (q: class 0, p: class 1)."""
+    q, p = alpha + class_sums[0], alpha + class_sums[1]
+    return np.log(p / p.sum()) - np.log(q / q.sum())
 
 
 def reduce_class_stats(parts: list[dict]) -> dict:
