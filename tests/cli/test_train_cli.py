@@ -15,7 +15,7 @@ from textbatch.errors import ConfigError
 
 
 def test_no_flags_gives_the_default_config_and_auto_model() -> None:
-    config, model, kind = build_run_config({}, None)
+    config, model, kind, given = build_run_config({}, None)
     assert config == RunConfig() and model == "auto" and kind is None
 
 
@@ -23,7 +23,7 @@ def test_toml_is_overridden_by_flags(tmp_path) -> None:
     path = tmp_path / "run.toml"
     path.write_text('[train]\nepochs = 3\nlearning_rate = 0.01\n[vectorize]\n'
                     'ngram_range = [1, 3]\n[model]\nname = "sepcnn"\n')
-    config, model, _ = build_run_config({"epochs": 5, "top_k": 100}, path)
+    config, model, _, given = build_run_config({"epochs": 5, "top_k": 100}, path)
     assert config.train.epochs == 5 and config.train.learning_rate == 0.01
     assert config.vectorize.ngram_range == (1, 3) and config.vectorize.top_k == 100
     assert model == "sepcnn"

@@ -71,9 +71,10 @@ def _option(section: str, param: str, f: dataclasses.Field) -> tuple[Any, Any]:
     return Optional[str], typer.Option(None, flag, help=hint)
 
 
-def build_run_config(flags: dict[str, Any], toml_file: Path | None) -> tuple[RunConfig, str,
-                                                                              str | None]:
-    """RunConfig from defaults < TOML < flags; returns (config, model choice, vectorizer kind)."""
+def build_run_config(flags: dict[str, Any], toml_file: Path | None) -> tuple[
+        RunConfig, str, str | None, frozenset[str]]:
+    """RunConfig from defaults < TOML < flags; returns (config, model choice, vectorizer kind,
+    the ``section.field`` names the user gave, which per-model defaults must not replace)."""
     data = _load_toml(toml_file) if toml_file else {}
     sections = {name: dict(data.get(name, {})) for name in SECTIONS}
     for section, param, f in _flag_fields():
@@ -87,10 +88,11 @@ def build_run_config(flags: dict[str, Any], toml_file: Path | None) -> tuple[Run
         elif param == "text_columns":
             value = [int(v) if v.isdigit() else v for v in value]
         sections[section][f.name] = value
+    given = frozenset(f"{name}.{key}" for name, values in sections.items() for key in values)
     model = sections["model"].pop("name", "auto")
     kind = sections["vectorize"].pop("kind", None)
     config = RunConfig.from_dict(sections)
-    return config, model, kind
+    return config, model, kind, given
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -128,10 +130,10 @@ def train_command(train: list[str], out: Path, val: list[str], test: list[str],
     if resume and overwrite:
         raise ConfigError("Pass --resume or --overwrite, not both.")
 
-    run_config, model, kind = build_run_config(flags, config)
+    run_config, model, kind, given = build_run_config(flags, config)
     request = TrainRequest(train=train, out=out, config=run_config, val=val or [],
                            test=test or [], model=model, vectorizer=kind, verbose=verbose,
-                           resume=resume, overwrite=overwrite)
+                           resume=resume, overwrite=overwrite, given=given)
     try:
         metrics = run_train(request)
     except TrainingInterrupted as exc:  # checkpoint written: 130 (SIGINT) / 143 (SIGTERM)

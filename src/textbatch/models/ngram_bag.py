@@ -4,7 +4,9 @@ No hidden non-linearity, exactly as fastText's supervised mode: cheap, strong on
 good baseline for sentiment. The tf-idf/count weights from the vectorizer weight the mean
 (``per_sample_weights`` needs ``mode="sum"``, so the mean is taken by hand over the weights).
 The table has a row per hash bucket (millions), so its gradient is sparse: a step updates only
-the rows the batch touched (``SparseAdam``, see ``textbatch.train.optim``).
+the rows the batch touched (row-wise Adagrad, one state number per row: see
+``textbatch.train.optim``). Its width and step size default per model (``MODEL_DEFAULTS`` in
+``textbatch.config``: 32 dims, lr 0.1), not to the MLP's/sepCNN's 200-dim embedding.
 """
 
 from __future__ import annotations

@@ -42,6 +42,9 @@ class TrainRequest:
     verbose: int = 2
     resume: bool = False  # demand a checkpoint in out/checkpoints (one is used anyway if present)
     overwrite: bool = False  # delete out/checkpoints and start over
+    # "section.field" names the user set (flags, TOML); None: any field still at its shared
+    # default takes the model's own default (see config.with_model_defaults)
+    given: frozenset[str] | None = None
 
 
 def train(request: TrainRequest) -> dict[str, Any]:
@@ -120,7 +123,7 @@ def _resolve_model(request: TrainRequest, train_source: Any) -> tuple[RunConfig,
     if (kind == "sequence") != (name == "sepcnn"):
         raise ConfigError(f"Model {name!r} cannot read {kind!r} vectors: sepcnn needs "
                           "'sequence'; mlp and ngram-bag need 'ngram' or 'hashed'.")
-    config = with_model_defaults(config, name)  # the one place per-model defaults apply
+    config = with_model_defaults(config, name, request.given)  # the one place they apply
     config = config.replace(model=config.model.replace(name=name),
                             vectorize=config.vectorize.replace(kind=kind))
     return config, explored
