@@ -99,6 +99,21 @@ def test_predict_writes_one_row_per_record(imdb_run, tmp_path, suffix) -> None:
     assert not list(tmp_path.glob(".*tmp"))  # atomic: no temp file left behind
 
 
+def test_predict_skips_bad_rows_only_when_asked_and_counts_them(imdb_run, tmp_path) -> None:
+    data = tmp_path / "with_bad_row.csv"
+    data.write_text('"1","","a dull film"\n"2"\n"2","","a fine film"\n')
+    target = tmp_path / "predictions.csv"
+    _register_commands()
+    failed = CliRunner().invoke(app, ["predict", str(imdb_run["out"]), str(data), "--output",
+                                      str(target)])
+    assert failed.exit_code != 0 and not target.exists()
+    result = invoke("predict", imdb_run["out"], data, "--output", target,
+                    "--on-bad-records", "skip")
+    assert len(list(csv.DictReader(target.read_text().splitlines()))) == 2
+    assert "Wrote 2 predictions" in result.output and "skipped records: " in result.output
+    assert "skipped records: 0" not in result.output
+
+
 def test_predict_one_text_and_python_api_agree(imdb_run) -> None:
     text = "A wonderful, moving film with brilliant acting. I loved every minute."
     result = json.loads(invoke("predict", imdb_run["out"], "--text", text).output)

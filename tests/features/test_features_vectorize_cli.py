@@ -60,3 +60,15 @@ def test_user_error_is_one_line_on_stderr(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("error: Unknown vectorizer 'words'")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_vectorizer_not_stamped_with_the_cache_key_is_never_reused(tmp_path, monkeypatch):
+    """A run killed between writing the cache and the vectorizer leaves an old stamp: rebuild."""
+    monkeypatch.setenv("TEXTBATCH_CACHE_DIR", str(tmp_path / "manifests"))
+    data, out = tmp_path / "train.csv", tmp_path / "out"
+    _write(data, ROWS)
+    assert _vectorize(str(data), "--out", str(out), "--top-k", "3").exit_code == 0
+    (out / "vectorizer" / "cache_key.json").write_text('{"stale": true}')
+    again = json.loads(_vectorize(str(data), "--out", str(out), "--top-k", "3").output)
+    assert not again["reused"]
+    assert json.loads(_vectorize(str(data), "--out", str(out), "--top-k", "3").output)["reused"]

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 import typer
 
 from textbatch.config import ReadConfig
+from textbatch.errors import ConfigError
 
 # (parameter name, annotation, typer.Option): the flags that describe how to read the data.
 READ_FLAGS: tuple[tuple[str, Any, Any], ...] = (
@@ -75,3 +76,13 @@ def with_read_flags(command: Callable[..., None]) -> Callable[..., None]:
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
+
+
+def parse_ngram_range(value: str | list) -> list[int]:
+    """``MIN,MAX`` (or a two-item list from TOML) as [MIN, MAX]; a clear error otherwise."""
+    parts = value if isinstance(value, list) else str(value).split(",")
+    try:
+        lo, hi = (int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"--ngram-range must be MIN,MAX (e.g. 1,2). Got {value!r}.") from None
+    return [lo, hi]

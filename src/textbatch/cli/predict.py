@@ -32,6 +32,8 @@ def predict(
         return
     if not data or output is None:
         raise ConfigError("Pass DATA files with --output FILE.csv|FILE.jsonl|-, or --text TEXT.")
-    count = pipeline.predict(model_dir, list(data), output, on_bad_records)
-    if output != "-":
-        typer.echo(f"Wrote {count:,} predictions to {output}", err=True)
+    count, skipped = pipeline.predict(model_dir, list(data), output, on_bad_records)
+    where = "stdout" if output == "-" else output
+    skipped_text = ", ".join(f"{kind}: {n:,}" for kind, n in sorted(skipped.items())) or "0"
+    typer.echo(f"Wrote {count:,} predictions to {where}; skipped records: {skipped_text}",
+               err=True)

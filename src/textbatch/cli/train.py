@@ -18,6 +18,7 @@ from typing import Any, Optional
 import typer
 
 from textbatch.cli.app import app
+from textbatch.cli.options import parse_ngram_range
 from textbatch.config import (
     ModelConfig,
     ReadConfig,
@@ -82,7 +83,7 @@ def build_run_config(flags: dict[str, Any], toml_file: Path | None) -> tuple[
         if value is None:
             continue
         if param == "ngram_range":
-            value = _ngram_range(value)
+            value = parse_ngram_range(value)
         elif param == "label_column" and str(value).isdigit():
             value = int(value)
         elif param == "text_columns":
@@ -106,15 +107,6 @@ def _load_toml(path: Path) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"{path}: unknown sections {unknown}. Known: {sorted(SECTIONS)}.")
     return data
-
-
-def _ngram_range(value: str | list) -> list[int]:
-    parts = value if isinstance(value, list) else str(value).split(",")
-    try:
-        lo, hi = (int(p) for p in parts)
-    except ValueError:
-        raise ConfigError(f"--ngram-range must be MIN,MAX (e.g. 1,2). Got {value!r}.") from None
-    return [lo, hi]
 
 
 def train_command(train: list[str], out: Path, val: list[str], test: list[str],

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from textbatch.cli.app import app
-from textbatch.cli.options import with_read_flags
+from textbatch.cli.options import parse_ngram_range, with_read_flags
 from textbatch.config import ReadConfig, StreamConfig, VectorizeConfig
 
 _DEFAULT = VectorizeConfig()  # flags default to the config's own defaults: one source of truth
@@ -20,10 +20,13 @@ def vectorize(
     data: list[str] = typer.Argument(..., help="Training files, globs, folders or URLs."),
     out: Path = typer.Option(..., "--out", help="Folder for vectorizer/ and cache/."),
     kind: str = typer.Option(_DEFAULT.kind, "--kind", help="ngram | sequence | hashed."),
-    ngram_range: tuple[int, int] = typer.Option(_DEFAULT.ngram_range, "--ngram-range", help="MIN MAX."),
+    ngram_range: str = typer.Option(",".join(map(str, _DEFAULT.ngram_range)), "--ngram-range",
+                                    help="MIN,MAX (as for train)."),
     min_df: int = typer.Option(_DEFAULT.min_df, "--min-df"),
     top_k: int = typer.Option(_DEFAULT.top_k, "--top-k"),
     sublinear_tf: bool = typer.Option(_DEFAULT.sublinear_tf, "--sublinear-tf/--no-sublinear-tf"),
+    nb_scale: bool = typer.Option(_DEFAULT.nb_scale, "--nb-scale/--no-nb-scale",
+                                  help="Binary labels: scale features by the NB log-count ratio."),
     max_counted_ngrams: int = typer.Option(_DEFAULT.max_counted_ngrams, "--max-counted-ngrams",
                                            help="Memory budget of the counting passes."),
     max_sequence_length: int = typer.Option(_DEFAULT.max_sequence_length, "--max-sequence-length"),
@@ -38,8 +41,8 @@ def vectorize(
     from textbatch.features.pipeline import vectorize_files
 
     config = VectorizeConfig(
-        kind=kind, ngram_range=tuple(ngram_range), min_df=min_df, top_k=top_k,  # type: ignore[arg-type]
-        sublinear_tf=sublinear_tf, max_counted_ngrams=max_counted_ngrams,
+        kind=kind, ngram_range=tuple(parse_ngram_range(ngram_range)), min_df=min_df, top_k=top_k,  # type: ignore[arg-type]
+        sublinear_tf=sublinear_tf, nb_scale=nb_scale, max_counted_ngrams=max_counted_ngrams,
         max_sequence_length=max_sequence_length, padding=padding, buckets=buckets,  # type: ignore[arg-type]
     )
     report = vectorize_files(data, out, read_config, config, block_size=block_size, force=force)
@@ -49,6 +52,9 @@ def vectorize(
     state = "reused (up to date)" if report.reused else f"written in {report.seconds:.1f}s"
     typer.echo(f"Cache {out}/cache: {report.num_records:,} records, {report.num_features:,} "
                f"features, {report.nnz:,} non-zeros - {state}")
+    if report.skipped_records:
+        typer.echo("Skipped records: " + ", ".join(
+            f"{kind}: {n:,}" for kind, n in sorted(report.skipped_records.items())))
     if report.pruned_ngrams:
         typer.echo(f"Counting budget: {report.pruned_ngrams:,} rare n-grams were pruned "
                    f"(--max-counted-ngrams {max_counted_ngrams:,}).")

@@ -44,9 +44,10 @@ def evaluate(model_dir: str | Path, data: list[str], out: Path | None = None,
 
 
 def predict(model_dir: str | Path, data: list[str], output: str,
-            on_bad_records: str | None = None) -> int:
+            on_bad_records: str | None = None) -> tuple[int, dict[str, int]]:
     """Label + probabilities of every record of ``data`` into ``output`` (.csv, .jsonl or ``-``
-    for CSV on stdout), written atomically; returns the number of records."""
+    for CSV on stdout), written atomically; returns the number of records written and the
+    records skipped by reason (``--on-bad-records skip``)."""
     from textbatch.artifacts import load_classifier
 
     kind = _output_kind(output)  # before the model loads: a typo should fail fast
@@ -61,7 +62,7 @@ def predict(model_dir: str | Path, data: list[str], output: str,
             for record, row in zip(chunk, probs):
                 write(record.path, record.line, classifier.classes[int(row.argmax())], row)
             count += len(chunk)
-    return count
+    return count, dict(bad.counts)
 
 
 def predict_text(model_dir: str | Path, text: str) -> dict[str, Any]:

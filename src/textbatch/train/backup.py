@@ -11,6 +11,11 @@ library versions.
 
 It runs after every other callback (``runs_last``), so an epoch-end checkpoint sees History,
 EarlyStopping and CSVLogger already updated for that epoch.
+
+Under torchrun every rank runs it at the same points: whether to stop on a signal is agreed by
+all ranks (``DistContext.agree_signal``) after each step and at each epoch end, rank 0 alone
+writes, and every rank then waits for that write at a barrier with the long set-up timeout, so
+the short step timeout only ever covers compute.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ import torch
 from textbatch.errors import CheckpointError
 from textbatch.train.callbacks import Callback, Logs
 from textbatch.train.checkpoint import CheckpointStore, join_tensors, split_tensors
+from textbatch.train.distributed import current
 from textbatch.train.signals import GracefulInterrupt, TrainingInterrupted
+from textbatch.train.weights import load_matching
 
 
 class BackupAndRestore(Callback):
@@ -67,8 +74,9 @@ class BackupAndRestore(Callback):
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         trainer = self.trainer
-        if self._requested():
-            self._stop(self.save(epoch_end=False))
+        signum = self._requested()
+        if signum:
+            self._stop(signum, self.save(epoch_end=False))
         epoch_done = trainer.steps_per_epoch is not None and \
             trainer.step_in_epoch >= trainer.steps_per_epoch  # the epoch-end save follows
         if self.save_freq and trainer.global_step % self.save_freq == 0 and not epoch_done:
@@ -76,17 +84,25 @@ class BackupAndRestore(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         path = self.save(epoch_end=True)
-        if self._requested():
-            self._stop(path)
+        signum = self._requested()
+        if signum:
+            self._stop(signum, path)
 
     # -- save and restore ------------------------------------------------------------------------
     def save(self, epoch_end: bool) -> str:
-        """Write a checkpoint of the trainer now; at an epoch end it resumes at the next epoch."""
-        if not self.writer:
-            return ""
-        state, tensors = self.capture(epoch_end)
-        self.last_saved = str(self.store.save(state, tensors))
-        return self.last_saved
+        """Write a checkpoint of the trainer now; at an epoch end it resumes at the next epoch.
+
+        Returns its path on every rank: under torchrun all ranks call this together, rank 0
+        writes, and all meet at a long-timeout barrier before the next step's collectives."""
+        if self.writer:
+            state, tensors = self.capture(epoch_end)
+            self.last_saved = str(self.store.save(state, tensors))
+        context = current()
+        context.wait_all("waiting for rank 0 to write a checkpoint")
+        if not self.writer and context.is_distributed:
+            latest = self.store.latest()  # rank 0's, on the shared --out
+            self.last_saved = "" if latest is None else str(latest)
+        return self.last_saved or ""
 
     def capture(self, epoch_end: bool) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         """(JSON state, tensors) of the trainer, its callbacks, loaders and RNGs."""
@@ -149,21 +165,19 @@ class BackupAndRestore(Callback):
         for key, callback in current.items():
             callback.load_state_dict(join_tensors(saved[key], tensors))
 
-    def _requested(self) -> bool:
-        return self.interrupt is not None and self.interrupt.requested is not None
+    def _requested(self) -> int | None:
+        """The signal to stop on: this process's own alone, the one all ranks agree on under
+        torchrun (a collective: every rank calls this at the same points)."""
+        if self.interrupt is None:
+            return None
+        return current().agree_signal(self.interrupt.requested)
 
-    def _stop(self, path: str) -> None:
-        raise TrainingInterrupted(self.interrupt.requested, path, self.resume_hint)
+    def _stop(self, signum: int, path: str) -> None:
+        raise TrainingInterrupted(signum, path, self.resume_hint)
 
 
 def _load_model(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in weights.items()}
-    if expected != found:
-        diff = sorted(set(expected.items()) ^ set(found.items()))[:6]
-        raise CheckpointError(f"the checkpoint's weights do not fit this model (differing "
-                              f"tensors, name and shape: {diff}).")
-    model.load_state_dict(weights)
+    load_matching(model, weights, "the checkpoint's weights do not fit this model")
 
 
 def _rng_state(tensors: dict[str, torch.Tensor]) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Owns the process group and everything that crosses ranks: set-up from torchrun's environment
 (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``/``MASTER_PORT``), the order in which
 ranks build shared files (rank 0 first), the all-gather ``merge`` a vectorizer's fit uses, the
-``DistributedDataParallel`` step and the reduced metrics. Leaves to others: which records a rank
+``DistributedDataParallel`` step, the reduced metrics and
+the stop signal all ranks agree on. Leaves to others: which records a rank
 reads (``textbatch.data.BatchStream(rank, world_size)`` gives every rank the same number of steps),
 what a checkpoint holds (``textbatch.train.checkpoint``) and the pipeline's phases.
 
@@ -107,10 +108,27 @@ class DistContext:
         return path
 
     def wait_all(self, doing: str) -> None:
-        """A barrier with the long set-up timeout."""
+        """A barrier with the long set-up timeout (also where ranks wait for rank 0's checkpoint
+        writes, so a slow disk is never mistaken for a dead peer by the short step timeout)."""
         if self.is_distributed:
             with _collective(self, doing):
                 dist.barrier(group=_setup_group())
+
+    def agree_signal(self, requested: int | None) -> int | None:
+        """The stop signal every rank agrees on: the highest one any rank has received (SIGTERM
+        over SIGINT), or None. A signal reaches ranks at slightly different moments; deciding
+        on this shared value makes every rank stop after the same step, instead of one leaving
+        while another waits in the next step's all-reduce. Alone: ``requested`` itself.
+
+        Every rank must call it at the same points (after each step, at each epoch end)."""
+        if not self.is_distributed:
+            return requested
+        device = torch.device("cuda", torch.cuda.current_device()) \
+            if self.backend == "nccl" else torch.device("cpu")
+        flag = torch.tensor([requested or 0], dtype=torch.int64, device=device)
+        with _collective(self, "agreeing on a stop signal"):
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return int(flag.item()) or None
 
     # -- fitting on every rank's part ------------------------------------------------------------
     def blocks_of(self, source: Any) -> Any:
@@ -243,11 +261,6 @@ def _collective(ctx: DistContext, doing: str) -> Iterator[None]:
             raise
         raise DistributedError(f"rank {ctx.rank} of {ctx.world_size} lost contact with the other "
                                f"ranks while {doing} ({_first_line(exc)}). {RESUME_HINT}") from exc
-
-
-def gather_positions(ctx: DistContext, state: dict[str, int]) -> list[dict[str, int]]:
-    """Every rank's data position (``BatchLoader.state_dict()``), in rank order, for checkpoints."""
-    return ctx.gather_objects(dict(state))
 
 
 # -- the data-parallel trainer -------------------------------------------------------------------

@@ -35,10 +35,16 @@ def load_weights(model: torch.nn.Module, path: Path) -> None:
                               "(textbatch train ... --out DIR).") from None
     except Exception as exc:  # safetensors raises its own error types on corrupt files
         raise CheckpointError(f"{path}: not a readable safetensors file ({exc}).") from None
+    load_matching(model, tensors, f"{path}: weights do not match the architecture in "
+                  "config.json")
+
+
+def load_matching(model: torch.nn.Module, tensors: dict[str, torch.Tensor], what: str) -> None:
+    """``model.load_state_dict(tensors)`` after checking every name and shape, so a mismatch is
+    a CheckpointError that lists the differing tensors (``what`` opens the message)."""
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in tensors.items()}
     if expected != found:
         diff = sorted(set(expected.items()) ^ set(found.items()))[:6]
-        raise CheckpointError(f"{path}: weights do not match the architecture in config.json "
-                              f"(differing tensors, name and shape: {diff}).")
+        raise CheckpointError(f"{what} (differing tensors, name and shape: {diff}).")
     model.load_state_dict(tensors)
