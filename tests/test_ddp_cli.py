@@ -118,3 +118,55 @@ def test_killed_rank_fails_the_job_clearly_and_the_rerun_resumes(sample) -> None
                    "--epochs", str(epoch + 1)])  # epochs may change on resume: finish this one
     assert f"Resuming from {latest}" in resumed.stderr, resumed.stderr[-3000:]
     assert json.loads((out / "metrics.json").read_text())["epochs_run"] == epoch + 1
+
+
+def rank_pid(launcher: subprocess.Popen, rank: int, timeout_s: float) -> int:
+    """The pid of the worker torchrun started as ``rank`` (a child whose environment says so)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and launcher.poll() is None:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                env = (stat.parent / "environ").read_bytes().split(b"\0")
+            except (OSError, IndexError, ValueError):
+                continue  # a process that just ended
+            if ppid == launcher.pid and f"RANK={rank}".encode() in env:
+                return int(stat.parent.name)
+        time.sleep(0.1)
+    pytest.fail(f"torchrun's rank {rank} never started")
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc")
+def test_sigterm_to_one_rank_stops_all_ranks_after_the_same_step_and_the_rerun_resumes(
+        sample) -> None:
+    """A signal reaching one rank only: the ranks agree on it, so both stop after the same step
+    (no rank waits alone in the next all-reduce), rank 0 writes that step's checkpoint, the job
+    fails with the resume hint, and the same command then resumes and finishes."""
+    out = sample["root"] / "sigterm"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+               "--monitor-interval", "2", "--master-addr", "127.0.0.1", "--master-port",
+               str(free_port()), "-m", "textbatch", "train", str(sample["train"]), "--out",
+               str(out), "--model", "mlp", "--epochs", "12", "--patience", "100",
+               "--batch-size", "32", "--top-k", "500", "--checkpoint-every", "2", "--verbose", "2"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", TEXTBATCH_DIST_TIMEOUT="30")
+    launcher = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(out / "checkpoints" / "latest", [launcher], TIMEOUT_S)
+        os.kill(rank_pid(launcher, 1, 10), signal.SIGTERM)  # the non-writing rank alone
+        _, err = launcher.communicate(timeout=60)  # the step timeout is 30 s: never a hang
+    finally:
+        launcher.kill()
+        launcher.wait()
+    assert launcher.returncode != 0, err[-3000:]
+    assert "lost contact" not in err, err[-3000:]
+    assert not (out / "metrics.json").exists()  # stopped before the end
+    latest = out / "checkpoints" / (out / "checkpoints" / "latest").read_text().strip()
+    # Rank 1 (signalled) and rank 0 (told by rank 1) both name the checkpoint of the same step.
+    stopped = f"Interrupted by SIGTERM: wrote checkpoint {latest}. Resume with: textbatch train"
+    assert err.count(stopped) == 2, err[-3000:]
+    trainer = json.loads((latest / "state.json").read_text())["trainer"]
+    resumed = run(command)
+    assert f"Resuming from {latest}: epoch {trainer['epoch'] + 1}" in resumed.stderr, \
+        resumed.stderr[-3000:]
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 12

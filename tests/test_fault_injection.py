@@ -64,14 +64,16 @@ def _serial(out: Path) -> int:
         return 0
 
 
-def _run_until(command: list[str], env: dict, out: Path, serial: int, signum: int
-               ) -> subprocess.CompletedProcess:
-    """Start ``command``; once checkpoint ``serial`` exists send ``signum``; wait for the end."""
+def _run_until(command: list[str], env: dict, out: Path, serial: int, signum: int,
+               delay_s: float = 0.0) -> subprocess.CompletedProcess:
+    """Start ``command``; ``delay_s`` after checkpoint ``serial`` exists send ``signum`` (so the
+    signal lands mid-step, mid-validation or mid-checkpoint-write); wait for the end."""
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.monotonic() + TIMEOUT_S
     while proc.poll() is None and _serial(out) < serial and time.monotonic() < deadline:
         time.sleep(0.005)
+    time.sleep(delay_s)
     if proc.poll() is None:
         proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
@@ -103,7 +105,8 @@ def test_killed_and_resumed_run_matches_an_uninterrupted_one(sample, tmp_path) -
     # 2) SIGKILL wherever the run happens to be, twice; each re-run resumes from `latest`.
     killed = 0
     for point in kill_points[1:]:
-        result = _run_until(_command(sample, out), env, out, point, signal.SIGKILL)
+        result = _run_until(_command(sample, out), env, out, point, signal.SIGKILL,
+                            delay_s=rng.uniform(0.0, 0.2))
         killed += result.returncode == -signal.SIGKILL
         assert result.returncode in (0, -signal.SIGKILL), result.stderr
     assert killed >= 1, "no run was killed mid-training"

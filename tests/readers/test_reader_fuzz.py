@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from textbatch.config import ReadConfig
-from textbatch.errors import DataError
+from textbatch.errors import SKIP_HINT, DataError
 from textbatch.readers import BadRecords, get_reader
 
 SUFFIX = {"zhang": ".csv", "csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "fasttext": ".ft",
@@ -36,6 +36,8 @@ def read_everything(shard: str, fmt: str, policy: str) -> None:
     except DataError as exc:
         assert exc.path.startswith(shard)
         assert str(exc).startswith(shard)
+        # skipping was asked for: only whole-file problems (no skip hint) may still stop the read
+        assert policy == "error" or exc.hint != SKIP_HINT, str(exc)
         return
     for record in records:
         assert record.text and not record.text.isspace() and "\x00" not in record.text
@@ -105,3 +107,17 @@ def test_huge_field_and_unclosed_quote(tmp_path: Path, fmt: str) -> None:
     path.write_bytes(b'"1","t","' + huge + b'"\n"2","' + huge + b"\nmore\n" * 50)
     for policy in ("error", "skip"):
         read_everything(str(path), fmt, policy)
+
+
+@pytest.mark.parametrize("fmt", ["zhang", "tsv", "jsonl", "label-text"])
+def test_truncated_gzip_is_counted_when_skipping(tmp_path: Path, fmt: str) -> None:
+    rows = {"zhang": b'"1","t","good text"\n', "tsv": b"ham\tgood text\n",
+            "jsonl": b'{"text": "good text", "label": "a"}\n', "label-text": b"1 good text\n"}
+    whole = gzip.compress(rows[fmt] * 5_000)
+    path = tmp_path / f"cut{SUFFIX[fmt]}.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    bad = BadRecords("skip")
+    records = list(get_reader(str(path), ReadConfig(format=fmt)).read(str(path), bad))
+    assert records and bad.counts["truncated"] == 1
+    with pytest.raises(DataError, match="truncated|ended early|compressed"):
+        list(get_reader(str(path), ReadConfig(format=fmt)).read(str(path), BadRecords("error")))
