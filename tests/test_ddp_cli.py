@@ -143,13 +143,17 @@ def test_sigterm_to_one_rank_stops_all_ranks_after_the_same_step_and_the_rerun_r
     (no rank waits alone in the next all-reduce), rank 0 writes that step's checkpoint, the job
     fails with the resume hint, and the same command then resumes and finishes."""
     out = sample["root"] / "sigterm"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-               "--monitor-interval", "2", "--master-addr", "127.0.0.1", "--master-port",
-               str(free_port()), "-m", "textbatch", "train", str(sample["train"]), "--out",
-               str(out), "--model", "mlp", "--epochs", "12", "--patience", "100",
-               "--batch-size", "32", "--top-k", "500", "--checkpoint-every", "2", "--verbose", "2"]
+    command = ["-m", "textbatch", "train", str(sample["train"]), "--out", str(out), "--model",
+               "mlp", "--epochs", "12", "--patience", "100", "--batch-size", "32", "--top-k",
+               "500", "--checkpoint-every", "2", "--verbose", "2"]
+
+    def torchrun() -> list[str]:  # the same command; a fresh port, never one still closing
+        return [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                "--monitor-interval", "2", "--master-addr", "127.0.0.1", "--master-port",
+                str(free_port()), *command]
+
     env = dict(os.environ, OMP_NUM_THREADS="1", TEXTBATCH_DIST_TIMEOUT="30")
-    launcher = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+    launcher = subprocess.Popen(torchrun(), env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
     try:
         wait_for(out / "checkpoints" / "latest", [launcher], TIMEOUT_S)
@@ -166,7 +170,7 @@ def test_sigterm_to_one_rank_stops_all_ranks_after_the_same_step_and_the_rerun_r
     stopped = f"Interrupted by SIGTERM: wrote checkpoint {latest}. Resume with: textbatch train"
     assert err.count(stopped) == 2, err[-3000:]
     trainer = json.loads((latest / "state.json").read_text())["trainer"]
-    resumed = run(command)
+    resumed = run(torchrun())
     assert f"Resuming from {latest}: epoch {trainer['epoch'] + 1}" in resumed.stderr, \
         resumed.stderr[-3000:]
     assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 12
