@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,11 +39,15 @@ def _chunks(path: str, chunk_size: int = 4096):
     return record_chunks(TextSource(manifest), manifest.classes, chunk_size), manifest
 
 
+BUDGET_ENV = "TEXTBATCH_BENCH_MAX_COUNTED_NGRAMS"  # the parent's --max-counted-ngrams, to children
+
+
 def _vectorizer(kind: str):
     from textbatch.config import VectorizeConfig
     from textbatch.features import make_vectorizer
 
-    return make_vectorizer(VectorizeConfig(kind=kind))
+    budget = int(os.environ.get(BUDGET_ENV, VectorizeConfig().max_counted_ngrams))
+    return make_vectorizer(VectorizeConfig(kind=kind, max_counted_ngrams=budget))
 
 
 def run_child(mode: str, path: str, work: Path) -> dict:
@@ -109,9 +114,10 @@ def _sklearn(open_chunks, n: int) -> dict:
     return {"seconds": time.perf_counter() - start, "records": n, "peak_rss_mib": peak_rss_mib()}
 
 
-def measure(mode: str, path: str, work: Path) -> dict:
+def measure(mode: str, path: str, work: Path, budget: int | None = None) -> dict:
+    env = {**os.environ, **({BUDGET_ENV: str(budget)} if budget else {})}
     out = subprocess.run([sys.executable, __file__, "--child", mode, "--data", path,
-                          "--work", str(work)], capture_output=True, text=True)
+                          "--work", str(work)], capture_output=True, text=True, env=env)
     if out.returncode:
         raise SystemExit(f"{mode} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -122,6 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", default=str(IMDB_TRAIN), help="a CSV (Zhang) training file")
     parser.add_argument("--rows", type=int, default=0, help="generate a corpus of this many rows")
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--max-counted-ngrams", type=int, default=None,
+                        help="counting budget of the fits (default: VectorizeConfig's)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--work", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -134,7 +142,8 @@ def main(argv: list[str] | None = None) -> None:
             data = str(Path(work) / f"corpus_{args.rows}.csv")
             subprocess.run([sys.executable, str(Path(__file__).parent / "corpus.py"), "--rows",
                             str(args.rows), "--out", data], check=True)
-        results = {mode: measure(mode, data, Path(work)) for mode in args.modes.split(",")}
+        results = {mode: measure(mode, data, Path(work), args.max_counted_ngrams)
+                   for mode in args.modes.split(",")}
     floor = results.get("floor", {}).get("seconds")
     rows = []
     for mode, r in results.items():

@@ -85,3 +85,20 @@ def test_pickles_as_a_path_for_workers(tmp_path):
     assert len(payload) < 2000  # no array data inside
     clone = pickle.loads(payload)
     assert clone.gather([5, 1]).ids.tolist() == source.gather([5, 1]).ids.tolist()
+
+
+def test_released_pages_read_back_the_same_rows(tmp_path, monkeypatch):
+    """Dropping the mapped pages (so a full pass does not stay resident) never changes data."""
+    import textbatch.features.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "RELEASE_EVERY_BYTES", 16)  # release after every gather
+    parts = _batches(num_batches=4, rows=50)
+    write_cache(tmp_path / "cache", iter(parts), KEY, block_size=8)
+    source = CacheSource(tmp_path / "cache")
+    streamed = SparseBatch.concat(list(source.iter_chunks(13)))
+    whole = SparseBatch.concat(parts)
+    assert streamed.ids.tolist() == whole.ids.tolist()
+    assert streamed.weights.tolist() == whole.weights.tolist()
+    assert streamed.offsets.tolist() == whole.offsets.tolist()
+    source.release()
+    assert source.gather(np.array([199, 0])).labels.tolist() == whole.labels[[199, 0]].tolist()

@@ -97,6 +97,12 @@ class CacheWriter:
             handle.close()
 
 
+# Bytes gathered after which mapped pages are dropped, so a pass over the cache does not leave
+# it all mapped (fit's pass 2 over 3.6M rows: peak RSS 1,356 -> 350 MiB). Scattered reads still
+# map whole page-cache folios per touch (RssFile, shared and reclaimable, not heap).
+RELEASE_EVERY_BYTES = 64 << 20
+
+
 class CacheSource:
     """Random access to a written cache: blocks of row ids and batches gathered by row id."""
 
@@ -113,6 +119,8 @@ class CacheSource:
 
     def _open_maps(self) -> None:
         n, nnz = self.manifest["num_records"], self.manifest["nnz"]
+        self._mmaps: dict[str, mmap.mmap] = {}
+        self._bytes_since_release = 0
         self.ids = self._map("ids", nnz)
         self.weights = self._map("weights", nnz)
         self.offsets = self._map("offsets", n + 1)
@@ -121,7 +129,7 @@ class CacheSource:
     def __getstate__(self) -> dict:
         """DataLoader workers get the path, not a copy of the data: they map the files again."""
         state = self.__dict__.copy()
-        for name in DTYPES:
+        for name in (*DTYPES, "_mmaps"):
             del state[name]
         return state
 
@@ -141,7 +149,16 @@ class CacheSource:
             return np.zeros(0, dtype)
         with open(path, "rb") as handle:  # a plain read-only ndarray over the mapping: fancy
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)  # indexing skips
+        self._mmaps[name] = mapped
         return np.frombuffer(mapped, dtype=dtype, count=count)  # np.memmap's subclass overhead
+
+    def release(self) -> None:
+        """Drop the mapped pages from this process (they stay in the OS page cache, so reading
+        them again is cheap). Mapped pages count as resident memory: without this, a process
+        that streamed the whole cache would show a peak RSS as large as the cache."""
+        for mapped in self._mmaps.values():
+            mapped.madvise(mmap.MADV_DONTNEED)
+        self._bytes_since_release = 0
 
     def __len__(self) -> int:
         return int(self.manifest["num_records"])
@@ -173,6 +190,9 @@ class CacheSource:
         np.cumsum(lengths, out=out_offsets[1:])
         positions = np.arange(out_offsets[-1], dtype=np.int64)
         positions += np.repeat(starts - out_offsets[:-1], lengths)
+        self._bytes_since_release += len(positions) * 8
+        if self._bytes_since_release > RELEASE_EVERY_BYTES:
+            self.release()
         return SparseBatch(self.ids[positions].astype(np.int64), np.asarray(self.weights[positions]),
                            out_offsets, np.asarray(self.labels[rows]))
 
