@@ -91,29 +91,13 @@ class ExploreReport:
         }
 
 
-def iter_records(
-    inputs: Iterable[str], read_config: ReadConfig, bad: BadRecords
-) -> Iterator[Record]:
-    """Every record of every shard, in order (the shared read loop of streaming passes)."""
-    from textbatch.io import expand_shards
-    from textbatch.readers import get_reader
-
-    for shard in expand_shards(list(inputs)):
-        for _, record in get_reader(shard, read_config).read(shard, bad):
-            yield record
-
-
-def class_names_for(inputs: list[str], read_config: ReadConfig, seen: Iterable[str]) -> list[str]:
+def class_names_for(shards: list[str], read_config: ReadConfig, seen: Iterable[str]) -> list[str]:
     """Class names in label-id order: declared by the format, else the natural order of labels."""
     from textbatch.data.labels import LabelSet
-    from textbatch.io import expand_shards
     from textbatch.readers import get_reader
 
-    shards = expand_shards(list(inputs))
     declared = get_reader(shards[0], read_config).classes(shards[0]) if shards else None
-    labels = [label for label in seen if label is not None]
-    names = LabelSet(declared).names if declared else LabelSet.from_labels(labels).names
-    return list(names)
+    return list(LabelSet.from_labels([s for s in seen if s is not None], declared).names)
 
 
 def explore(
@@ -126,8 +110,12 @@ def explore(
     """One streaming pass over ``inputs``: counts, median words per sample, top n-grams."""
     read_config = read_config or ReadConfig()
     bad = BadRecords(read_config.on_bad_records)
+    from textbatch.io import expand_shards
+    from textbatch.readers import read_records
+
     stats = TextStats()
-    records = iter_records(inputs, read_config, bad)
+    shards = expand_shards(list(inputs))  # once: a glob or bucket listing is not free
+    records = read_records(shards, read_config, bad)
     if progress:
         from tqdm import tqdm
 
@@ -140,7 +128,7 @@ def explore(
             yield [record.text for record in chunk], None
 
     top = _top_ngrams(chunks(), top_ngrams) if top_ngrams else [c for c in chunks() if False]
-    names = class_names_for(inputs, read_config, stats.samples_per_class)
+    names = class_names_for(shards, read_config, stats.samples_per_class)
     return ExploreReport(stats, names, dict(bad.counts), top)
 
 

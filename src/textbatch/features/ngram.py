@@ -193,7 +193,7 @@ class NgramVectorizer(ChunkTransformer):
         """Output weights: tf-idf values times each feature's scale (1 unless ``nb_scale``)."""
         # float32 x float32 in both paths (transform, and the float32 rows fit_transform spills),
         # so the cache and on-the-fly vectors are bit-identical
-        return values.astype(np.float32) * self.feature_scale_.astype(np.float32)[ids]
+        return values.astype(np.float32) * self._scale32[ids]
 
     def _select_columns(self, batch: SparseBatch) -> SparseBatch:
         """Full-vocabulary rows (as spilled by pass 2) -> the selected features' rows."""
@@ -259,6 +259,7 @@ class NgramVectorizer(ChunkTransformer):
         self.vocabulary_ = dict(zip(self.feature_names_all_, range(len(self.feature_names_all_))))
 
     def _set_output_index(self) -> None:
+        self._scale32 = self.feature_scale_.astype(np.float32)  # cast once, not per batch
         self._output_index = np.full(len(self.idf_), -1, dtype=np.int64)
         self._output_index[self.selected_] = np.arange(len(self.selected_))
 

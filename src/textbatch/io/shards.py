@@ -38,24 +38,23 @@ def local_path(url: str) -> str | None:
 
 def is_file(url: str) -> bool:
     """True when ``url`` names an existing file (or object), locally or through fsspec."""
-    path = local_path(url)
-    if path is not None:
-        return os.path.isfile(path)
-    import fsspec
-
-    fs, remote = fsspec.core.url_to_fs(url)
-    return fs.isfile(remote)
+    return _probe(url, "isfile")
 
 
 def is_dir(url: str) -> bool:
     """True when ``url`` names an existing directory (or object prefix)."""
+    return _probe(url, "isdir")
+
+
+def _probe(url: str, test: str) -> bool:
+    """``os.path.<test>`` for local paths, the fsspec file system's ``<test>`` for URLs."""
     path = local_path(url)
     if path is not None:
-        return os.path.isdir(path)
+        return getattr(os.path, test)(path)
     import fsspec
 
     fs, remote = fsspec.core.url_to_fs(url)
-    return fs.isdir(remote)
+    return getattr(fs, test)(remote)
 
 
 def redact(url: str) -> str:

@@ -88,14 +88,11 @@ def _records(data: list[str], read: ReadConfig, bad: Any, labelled: bool = True
              ) -> Iterator[Any]:
     """Every record of every shard in order; ``labelled=False`` accepts records without label."""
     from textbatch.io import expand_shards
-    from textbatch.readers import get_reader
+    from textbatch.readers import read_records
 
     if not data:
         raise ConfigError("No input files. Pass at least one file, glob, directory or URL.")
-    for shard in expand_shards(list(data)):
-        reader = get_reader(shard, read, labelled=labelled)
-        for _, record in reader.read(shard, bad):
-            yield record
+    yield from read_records(expand_shards(list(data)), read, bad, labelled=labelled)
 
 
 def _output_kind(output: str) -> str:

@@ -6,7 +6,7 @@ decompression (``textbatch.io``), counting, splitting and shuffling (``textbatch
 """
 
 from textbatch.readers.base import BadRecords, Position, Reader, Record
-from textbatch.readers.registry import FORMATS, SUFFIXES, detect_format, get_reader
+from textbatch.readers.registry import FORMATS, SUFFIXES, detect_format, get_reader, read_records
 
 __all__ = [
     "FORMATS",
@@ -17,4 +17,5 @@ __all__ = [
     "Record",
     "detect_format",
     "get_reader",
+    "read_records",
 ]

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import functools
 import posixpath
-from typing import Callable
+from typing import Callable, Iterator
 
 from textbatch.config import ReadConfig
 from textbatch.errors import ConfigError
 from textbatch.io import is_dir, local_path, redact, strip_compression
-from textbatch.readers.base import Reader
+from textbatch.readers.base import BadRecords, Reader, Record
 from textbatch.readers.csv_rows import first_row
 from textbatch.readers.delimited import DelimitedReader
 from textbatch.readers.fasttext_lines import LABEL_PREFIX, FastTextReader, LabelTextReader
@@ -103,3 +103,12 @@ def looks_like_zhang(shard: str, config: ReadConfig) -> bool:
         return False
     row = first_row(shard)
     return 2 <= len(row) <= 3 and row[0].strip().isdigit() and int(row[0]) >= 1
+
+
+def read_records(shards: list[str], config: ReadConfig | None, bad: BadRecords, *,
+                 labelled: bool = True) -> Iterator[Record]:
+    """Every record of every shard (from ``expand_shards``), in order: the read loop of the
+    sequential passes (explore, evaluate, predict)."""
+    for shard in shards:
+        for _, record in get_reader(shard, config, labelled=labelled).read(shard, bad):
+            yield record
