@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Literal, TypeVar
 
 from textbatch.errors import ConfigError
+from textbatch.models.table import DEFAULT_MODEL, MODEL_NAMES, MODEL_TABLE
 
 T = TypeVar("T")
 
@@ -118,7 +119,7 @@ class VectorizeConfig(_JsonConfig):
 class ModelConfig(_JsonConfig):
     """Architecture. ``num_features`` and ``num_classes`` are filled in from the data."""
 
-    name: Literal["mlp", "sepcnn", "ngram-bag"] = "mlp"
+    name: str = DEFAULT_MODEL  # a key of textbatch.models.table.MODEL_TABLE
     layers: int = 2
     units: int = 64
     dropout_rate: float = 0.5  # guide: 0.2; 0.5 with sublinear tf is best on IMDB val
@@ -131,8 +132,8 @@ class ModelConfig(_JsonConfig):
     num_classes: int = 0
 
     def __post_init__(self) -> None:
-        _check(self.name in ("mlp", "sepcnn", "ngram-bag"), f"Unknown model {self.name!r}. "
-               "Known: 'mlp', 'sepcnn', 'ngram-bag'.")
+        _check(self.name in MODEL_NAMES, f"Unknown model {self.name!r}. "
+               f"Known: {', '.join(map(repr, MODEL_NAMES))}.")
         _check(0.0 <= self.dropout_rate < 1.0, f"dropout_rate must be in [0, 1). Got {self.dropout_rate}.")
         for name in ("layers", "units", "embedding_dim", "filters", "kernel_size", "pool_size", "blocks"):
             _check(getattr(self, name) >= 1, f"{name} must be >= 1. Got {getattr(self, name)}.")
@@ -176,19 +177,10 @@ class RunConfig(_JsonConfig):
         return cls(**{k: parts[k].from_dict(v) for k, v in data.items()})
 
 
-# Settings whose best value depends on the model: {model: {section: {field: value}}}. The shared
-# defaults above are tuned for the MLP; these replace them for the other models (issue 4).
+# Settings whose best value depends on the model: {model: {section: {field: value}}}, from the
+# model table. The shared defaults above are tuned for the MLP; these replace them (issue 4).
 MODEL_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
-    # The guide's sepCNN settings; the MLP's 0.5 / 3e-3 reach the same SST-2 accuracy, but the
-    # guide's values are the documented ones and overfit no faster.
-    "sepcnn": {"model": {"dropout_rate": 0.2}, "train": {"learning_rate": 1e-3},
-               "vectorize": {"top_k": 20_000}},  # the guide's sequence vocabulary
-    # fastText-style table: 2M buckets x 200 dims (+ SparseAdam state) peaked at 8.6 GB RSS.
-    # IMDB test / peak RSS: 64 dims 0.898 / 1.67 GB, 32 dims 0.901 / 1.35 GB. Its row-wise
-    # Adagrad wants a larger step than Adam: IMDB val 0.919 after 2 epochs at 0.1, 0.913 after 4
-    # at 3e-2, 0.807 after 2 at 3e-3 (issue 4).
-    "ngram-bag": {"model": {"embedding_dim": 32}, "train": {"learning_rate": 0.1}},
-}
+    name: spec.defaults for name, spec in MODEL_TABLE.items() if spec.defaults}
 
 
 def with_model_defaults(config: RunConfig, model: str,

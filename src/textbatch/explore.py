@@ -16,14 +16,15 @@ import numpy as np
 
 from textbatch.config import ReadConfig
 from textbatch.data.chunked import chunked
+from textbatch.models.table import SW_THRESHOLD, model_for_sw  # noqa: F401 (SW_THRESHOLD: API)
 from textbatch.readers.base import BadRecords, Record
 
-SW_THRESHOLD = 1500  # the guide's cut between n-gram and sequence models
 
 
 def recommend_model(num_samples: int, median_words_per_sample: float) -> str:
-    """The guide's rule: S/W < 1500 -> "mlp" (n-gram vectors), else "sepcnn"."""
-    return "mlp" if sw_ratio(num_samples, median_words_per_sample) < SW_THRESHOLD else "sepcnn"
+    """The guide's rule: S/W < 1500 -> an n-gram model, else a sequence model (the names come
+    from the model table, ``textbatch.models.table.model_for_sw``)."""
+    return model_for_sw(sw_ratio(num_samples, median_words_per_sample))
 
 
 def sw_ratio(num_samples: int, median_words_per_sample: float) -> float:

@@ -28,6 +28,7 @@ from textbatch.config import (
     VectorizeConfig,
 )
 from textbatch.errors import ConfigError
+from textbatch.models.table import model_help, vectorizer_help
 
 SECTIONS = {"read": ReadConfig, "stream": StreamConfig, "vectorize": VectorizeConfig,
             "model": ModelConfig, "train": TrainConfig}
@@ -65,10 +66,9 @@ def _option(section: str, param: str, f: dataclasses.Field) -> tuple[Any, Any]:
     if kind is float:
         return Optional[float], typer.Option(None, flag, help=hint)
     if param == "model":
-        hint = "auto (the guide's S/W rule) | mlp | sepcnn | ngram-bag; default: auto"
+        hint = model_help()
     if param == "vectorizer":
-        hint = "ngram | sequence | hashed; default: the model's own (mlp: ngram, sepcnn: " \
-               "sequence, ngram-bag: hashed)"
+        hint = vectorizer_help()
     return Optional[str], typer.Option(None, flag, help=hint)
 
 
@@ -131,7 +131,7 @@ def train_command(train: list[str], out: Path, val: list[str], test: list[str],
     except TrainingInterrupted as exc:  # checkpoint written: 130 (SIGINT) / 143 (SIGTERM)
         typer.echo(str(exc), err=True)
         raise typer.Exit(exc.exit_code) from None
-    from textbatch.train.distributed import current
+    from textbatch.train.collectives import current
 
     if current().is_rank_zero:  # under torchrun, one copy of the metrics
         typer.echo(json.dumps(metrics, indent=2))

@@ -2,8 +2,8 @@
 
 Strings die in the vectorizer; from here on a batch is CSR-style arrays: feature ids and weights
 for every record, back to back, with ``offsets`` marking where each record starts. The n-gram MLP
-and the ngram-bag feed these straight to ``nn.EmbeddingBag`` (never a dense 20,000-wide matrix);
-sepCNN asks for them padded to ``max_sequence_length``.
+and the fastText-style bag feed these straight to ``nn.EmbeddingBag`` (never a dense 20,000-wide
+matrix); sepCNN asks for them padded to ``max_sequence_length``.
 """
 
 from __future__ import annotations

@@ -13,16 +13,18 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from textbatch.keras import require_keras
+from textbatch.models.table import class_head
 
 keras = require_keras()
 
 
 def last_layer(num_classes: int) -> tuple[int, str]:
     """(units, activation) of the output layer: (1, sigmoid) for 2 classes, else softmax."""
-    if num_classes < 2:
+    if num_classes < 2:  # Keras's error style (ValueError, "Received: ..."), before the table's
         raise ValueError(f"A classifier needs at least 2 classes. Received: "
                          f"num_classes={num_classes}.")
-    return (1, "sigmoid") if num_classes == 2 else (num_classes, "softmax")
+    head = class_head(num_classes)  # the torch models' head: textbatch.models.table
+    return head.units, head.activation
 
 
 def compile_model(model: Any, num_classes: int, learning_rate: float = 1e-3) -> Any:

@@ -38,7 +38,7 @@ class MLP(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        from textbatch.models.registry import output_units
+        from textbatch.models.table import output_units
 
         out = output_units(config.num_classes)
         self.dropout_rate = config.dropout_rate

@@ -22,7 +22,7 @@ class NgramBag(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        from textbatch.models.registry import output_units
+        from textbatch.models.table import output_units
 
         self.embedding = nn.EmbeddingBag(config.num_features, config.embedding_dim, mode="sum",
                                          sparse=True)  # a step touches only the batch's rows

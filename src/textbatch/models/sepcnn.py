@@ -63,7 +63,7 @@ class SepCNN(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        from textbatch.models.registry import output_units
+        from textbatch.models.table import output_units
 
         self.embedding = nn.Embedding(config.num_features, config.embedding_dim)
         nn.init.uniform_(self.embedding.weight, -0.05, 0.05)  # Keras Embedding's default

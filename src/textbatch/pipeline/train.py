@@ -15,11 +15,10 @@ import numpy as np
 
 from textbatch.config import RunConfig, with_model_defaults
 from textbatch.errors import ConfigError
+from textbatch.models.table import MODEL_NAMES, MODEL_TABLE, check_vectorizer
 from textbatch.pipeline.report import PhaseTimer, peak_rss_bytes
 from textbatch.pipeline.sources import make_splits, text_batches
 
-# The vectorizer each model eats when none is asked for: the guide's pairing, and fastText's.
-VECTORIZER_FOR = {"mlp": "ngram", "sepcnn": "sequence", "ngram-bag": "hashed"}
 EVAL_BATCH = 2_048
 CHUNK = 4_096  # texts vectorized together
 EXPLORE_RECORDS = 10_000  # records read to estimate the median words per sample
@@ -50,7 +49,7 @@ class TrainRequest:
 def train(request: TrainRequest) -> dict[str, Any]:
     """Run the whole pipeline; returns metrics.json's content."""
     from textbatch.train import seed_everything
-    from textbatch.train.distributed import setup as setup_distributed
+    from textbatch.train.collectives import setup as setup_distributed
 
     timer = PhaseTimer()
     out = Path(request.out)
@@ -116,13 +115,11 @@ def _resolve_model(request: TrainRequest, train_source: Any) -> tuple[RunConfig,
     if name == "auto":
         explored = _explore(train_source)
         name = explored["recommended_model"]
-    if name not in VECTORIZER_FOR:
+    if name not in MODEL_TABLE:
         raise ConfigError(f"Unknown model {name!r}. Known: ['auto', "
-                          f"{', '.join(repr(k) for k in VECTORIZER_FOR)}].")
-    kind = request.vectorizer or VECTORIZER_FOR[name]
-    if (kind == "sequence") != (name == "sepcnn"):
-        raise ConfigError(f"Model {name!r} cannot read {kind!r} vectors: sepcnn needs "
-                          "'sequence'; mlp and ngram-bag need 'ngram' or 'hashed'.")
+                          f"{', '.join(repr(k) for k in MODEL_NAMES)}].")
+    kind = request.vectorizer or MODEL_TABLE[name].vectorizer  # the guide's / fastText's pairing
+    check_vectorizer(name, kind)
     config = with_model_defaults(config, name, request.given)  # the one place they apply
     config = config.replace(model=config.model.replace(name=name),
                             vectorize=config.vectorize.replace(kind=kind))
@@ -154,7 +151,7 @@ def _vectorize_train(config: RunConfig, source: Any, labels: Any, out: Path) -> 
     from textbatch.features.cache import write_cache
     from textbatch.features.pipeline import cache_key, record_chunks
 
-    from textbatch.train.distributed import current
+    from textbatch.train.collectives import current
 
     vectorizer = make_vectorizer(config.vectorize)
     dist = current()

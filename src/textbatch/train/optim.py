@@ -1,6 +1,6 @@
 """Adam for dense parameters, row-wise Adagrad for embeddings with sparse gradients.
 
-The fastText-style ngram-bag has millions of hashed buckets but a batch touches only a few
+The fastText-style n-gram bag model has millions of hashed buckets but a batch touches only a few
 thousand rows; a sparse gradient updates just those rows, so a step costs what the batch holds,
 not what the table holds. ``torch.optim.Adam`` refuses sparse gradients, hence two optimizers
 behind one object with the optimizer interface the trainer and checkpoints use.
