@@ -39,11 +39,10 @@ class Classifier:
     def num_classes(self) -> int:
         return len(self.classes)
 
-    @torch.no_grad()
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities ``[len(texts), num_classes]`` (columns in ``classes`` order)."""
-        from textbatch.models import input_kind
-        from textbatch.train.trainer import probabilities
+        from textbatch.models.predict import batch_probabilities
+        from textbatch.models.table import input_kind
 
         if isinstance(texts, str):
             raise TypeError("predict_proba takes a list of texts, not one string. "
@@ -53,10 +52,8 @@ class Classifier:
         length = self.config.vectorize.max_sequence_length if sequence else None
         for start in range(0, len(texts), PREDICT_BATCH):
             batch = self.vectorizer.transform(list(texts[start : start + PREDICT_BATCH]))
-            inputs, _ = batch.to_tensors(length, self.config.vectorize.padding)
-            device = next(self.model.parameters()).device
-            logits = self.model(**{k: v.to(device) for k, v in inputs.items()})
-            parts.append(probabilities(logits, self.num_classes).cpu().numpy())
+            parts.append(batch_probabilities(self.model, batch, self.num_classes, length,
+                                             self.config.vectorize.padding).numpy())
         if not parts:
             return np.zeros((0, self.num_classes), np.float32)
         return np.concatenate(parts)
@@ -111,13 +108,13 @@ def load_classifier(directory: str | Path, device: str = "cpu") -> Classifier:
         classes = list(header["classes"])
     except (KeyError, TypeError) as exc:
         raise CheckpointError(f"{folder / 'config.json'}: missing or invalid field {exc}.") from None
-    vectorizer = load_vectorizer(config, folder / "vectorizer")
+    vectorizer = _load_vectorizer(folder / "vectorizer", config)
     model = build_model(config.model)
     load_weights(model, folder / "model.safetensors")
     return Classifier(config, classes, vectorizer, model.to(device))
 
 
-def load_vectorizer(config: RunConfig, folder: Path) -> Any:
+def _load_vectorizer(folder: Path, config: RunConfig) -> Any:
     """The fitted vectorizer saved in ``folder`` (its class comes from ``config.vectorize``)."""
     from textbatch.features import load_vectorizer as load_saved
 
@@ -155,6 +152,6 @@ def _read_header(path: Path) -> dict[str, Any]:
 
 
 def _version() -> str:
-    from textbatch import __version__
+    from textbatch.version import __version__
 
     return __version__

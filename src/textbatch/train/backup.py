@@ -30,7 +30,7 @@ import torch
 from textbatch.errors import CheckpointError
 from textbatch.train.callbacks import Callback, Logs
 from textbatch.train.checkpoint import CheckpointStore, join_tensors, split_tensors
-from textbatch.train.distributed import current
+from textbatch.train.collectives import current
 from textbatch.train.signals import GracefulInterrupt, TrainingInterrupted
 from textbatch.train.weights import load_matching
 
@@ -204,7 +204,7 @@ def _set_rng_state(state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> N
 
 
 def _versions() -> dict[str, str]:
-    from textbatch import __version__
+    from textbatch.version import __version__
 
     return {"textbatch": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "python": sys.version.split()[0]}

@@ -8,6 +8,7 @@ in the stream that produced it, e.g. ``BatchLoader.state_dict()``). Batches come
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from typing import Any, Iterable, Iterator, Sequence
@@ -17,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from textbatch.features.batch import SparseBatch
+from textbatch.models.predict import batch_probabilities, probabilities  # noqa: F401 (re-export)
 from textbatch.train.callbacks import Callback, History, Logs
 from textbatch.train.optim import AdamPair
 from textbatch.train.progress import EpochLine, ProgressBar
@@ -111,15 +113,30 @@ class Trainer:
         return logs
 
     def train_step(self, batch: Batch) -> tuple[float, int, int]:
-        """One optimizer step; returns (mean loss, correct predictions, batch size)."""
+        """One optimizer step; returns (mean loss, correct predictions, batch size).
+
+        Subclasses change the step through two hooks, not by rewriting it: ``step_loss`` (the
+        forward pass and the loss to differentiate) and ``step_guard`` (what wraps forward and
+        backward, e.g. turning a failed all-reduce into a clear error)."""
         inputs, labels = self._tensors(batch)
-        logits = self.model(**inputs)
-        loss = self.loss(logits, labels)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        with self.step_guard():
+            logits, loss, mean_loss = self.step_loss(inputs, labels)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
         self.optimizer.step()
         self.global_step += 1
-        return float(loss.detach()), int(self._correct(logits.detach(), labels)), len(labels)
+        return mean_loss, int(self._correct(logits.detach(), labels)), len(labels)
+
+    def step_loss(self, inputs: dict[str, torch.Tensor], labels: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """(logits, the loss to call ``backward`` on, the batch's mean loss as a float)."""
+        logits = self.model(**inputs)
+        loss = self.loss(logits, labels)
+        return logits, loss, float(loss.detach())
+
+    def step_guard(self) -> contextlib.AbstractContextManager:
+        """The context forward and backward run in (nothing for one process)."""
+        return contextlib.nullcontext()
 
     @torch.no_grad()
     def evaluate(self, data: Iterable[Batch], steps: int | None = None, prefix: str = "") -> Logs:
@@ -137,12 +154,12 @@ class Trainer:
         self._call("on_test_end", logs)
         return logs
 
-    @torch.no_grad()
     def predict_proba(self, batch: Batch) -> torch.Tensor:
-        """Class probabilities [n, num_classes] (on CPU) for one batch, labels not needed."""
-        self.model.eval()
-        inputs, _ = self._tensors(batch, need_labels=False)
-        return probabilities(self.model(**inputs), self.num_classes).cpu()
+        """Class probabilities [n, num_classes] (on CPU) for one batch, labels not needed: the
+        saved Classifier's path (``textbatch.models.predict``), on this trainer's model."""
+        inputs = batch if isinstance(batch, SparseBatch) else batch[0]
+        return batch_probabilities(self.model, inputs, self.num_classes, self.sequence_length,
+                                   self.padding)
 
     # -- pieces ---------------------------------------------------------------------------------
 
@@ -172,14 +189,6 @@ class Trainer:
     def _call(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
-
-
-def probabilities(logits: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """[n, num_classes] probabilities: (1 - p, p) from the single binary logit, else softmax."""
-    if num_classes == 2:
-        positive = torch.sigmoid(logits[:, 0])
-        return torch.stack([1.0 - positive, positive], dim=1)
-    return torch.softmax(logits, dim=1)
 
 
 class _Totals:
