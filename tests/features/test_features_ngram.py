@@ -14,7 +14,8 @@ from feature_chunks import chunked
 from textbatch.config import VectorizeConfig
 from textbatch.errors import CheckpointError, ConfigError
 from textbatch.features import load_vectorizer, make_vectorizer
-from textbatch.features.ngram import NgramVectorizer, select_k_best
+from textbatch.features.ngram import NgramVectorizer
+from textbatch.features.selection import select_k_best
 
 
 def _sklearn(texts, labels, k, sublinear_tf=False):

@@ -26,6 +26,8 @@ _EXPORTS = {
     "steps_per_epoch": "plan",
     "BatchStream": "stream",
     "BatchLoader": "stream",
+    "FirstRecords": "views",
+    "RankBlocks": "views",
     "bucket": "split",
     "val_buckets": "split",
 }

@@ -1,10 +1,11 @@
 """Features: the numbers learned from data, and the vectorized cache.
 
-Owns: streaming counts under a memory budget (``counting``), vocabularies, idf and f_classif
-selection (``ngram``), token sequences (``sequence``), hashed n-grams (``hashed``), their JSON/.npy
-persistence (``persist``) and the vectorize-once cache (``cache``). Leaves reading text to
-``textbatch.readers``/``textbatch.data`` and batch order to ``textbatch.data``: vectorizers see
-``(texts, labels)`` chunks and give ``SparseBatch`` rows; strings die here.
+Owns: streaming counts under a memory budget (``counting``), vocabularies and idf (``ngram``),
+f_classif / naive-Bayes / select-k-best (``selection``), token sequences (``sequence``), hashed
+n-grams (``hashed``), their JSON/.npy persistence (``persist``) and the vectorize-once cache
+(``cache``). Leaves reading text to ``textbatch.readers``/``textbatch.data`` and batch order to
+``textbatch.data``: vectorizers see ``(texts, labels)`` chunks and give ``SparseBatch`` rows;
+strings die here.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import numpy as np
 
 from textbatch.config import ReadConfig, StreamConfig, VectorizeConfig
 from textbatch.data import BatchStream, LabelSet, Manifest, TextSource
+from textbatch.data.views import FirstRecords
 from textbatch.errors import ConfigError
 from textbatch.features.batch import SparseBatch
 from textbatch.keras.sequence import BatchSequence
@@ -22,27 +23,6 @@ from textbatch.keras.sequence import BatchSequence
 # The layout each vectorizer's batches take by default: hashed ids span millions of buckets, so
 # they are never made dense.
 DEFAULT_OUTPUT = {"ngram": "dense", "hashed": "ids_weights", "sequence": "tokens"}
-
-
-class FirstRecords:
-    """A ``BlockSource`` view of the first ``limit`` records of another (``--limit N``): whole
-    blocks, then the head of the block where the limit falls."""
-
-    def __init__(self, source: Any, limit: int) -> None:
-        if limit < 1:
-            raise ConfigError(f"limit must be >= 1. Got {limit}.")
-        sizes = np.asarray(source.block_sizes, dtype=np.int64)
-        before = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        self.source = source
-        self._sizes = np.clip(limit - before, 0, sizes)
-
-    @property
-    def block_sizes(self) -> np.ndarray:
-        return self._sizes
-
-    def read_block(self, index: int) -> Sequence:
-        size = int(self._sizes[index])
-        return self.source.read_block(index)[:size] if size else []
 
 
 class VectorizeRecords:
