@@ -33,7 +33,7 @@ MODES = ["floor", "fit:ngram", "fit:sequence", "fit:hashed", "fitcache:ngram",
 def _chunks(path: str, chunk_size: int = 4096):
     from textbatch.config import ReadConfig
     from textbatch.data import Manifest, TextSource
-    from textbatch.features.pipeline import record_chunks
+    from textbatch.data.chunked import record_chunks
 
     manifest = Manifest.build([path], ReadConfig(), 1024)
     return record_chunks(TextSource(manifest), manifest.classes, chunk_size), manifest

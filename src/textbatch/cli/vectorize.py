@@ -38,7 +38,7 @@ def vectorize(
     read_config: ReadConfig = None,  # type: ignore[assignment]  # set by @with_read_flags
 ) -> None:
     """Fit the vectorizer in streaming passes and write the vectorized training set once."""
-    from textbatch.features.pipeline import vectorize_files
+    from textbatch.pipeline import vectorize_files
 
     config = VectorizeConfig(
         kind=kind, ngram_range=tuple(parse_ngram_range(ngram_range)), min_df=min_df, top_k=top_k,  # type: ignore[arg-type]

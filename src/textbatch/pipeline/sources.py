@@ -7,11 +7,18 @@ stream reads the vectorized cache, so text is parsed and vectorized once, not on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from textbatch.config import RunConfig
-from textbatch.data.labels import LabelSet
+from textbatch.config import ReadConfig, RunConfig
 from textbatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from textbatch.data.labels import LabelSet
+    from textbatch.data.manifest import Manifest
+    from textbatch.data.source import BlockSource
+    from textbatch.data.text_source import TextSource
+    from textbatch.features import Vectorizer
+    from textbatch.features.batch import SparseBatch
 
 
 @dataclass
@@ -19,16 +26,36 @@ class Split:
     """One role of the data (train, val or test): its text source and record count."""
 
     name: str
-    source: Any  # textbatch.data.TextSource
+    source: TextSource
     num_records: int
 
 
-def build_manifest(inputs: list[str], config: RunConfig):
+def build_manifest(inputs: list[str], config: RunConfig) -> Manifest:
     """Expand ``inputs`` to shards and build (or load the cached) manifest."""
+    return read_manifest(inputs, config.read, config.stream.block_size)
+
+
+def read_manifest(inputs: list[str], read: ReadConfig, block_size: int) -> Manifest:
+    """The manifest of files/globs/directories/URLs ``inputs`` (built once, then cached)."""
     from textbatch.data.manifest import Manifest
     from textbatch.io import expand_shards
 
-    return Manifest.build(expand_shards(list(inputs)), config.read, config.stream.block_size)
+    return Manifest.build(expand_shards(list(inputs)), read, block_size)
+
+
+def train_val_sources(manifest: Manifest, val_manifest: Manifest | None, val_fraction: float
+                      ) -> tuple[TextSource, TextSource | None]:
+    """The one train/validation split: all of ``manifest`` and all of ``val_manifest`` when
+    validation files are given, else the stable-hash ``val_fraction`` split of ``manifest``
+    (no validation at all when it is 0)."""
+    from textbatch.data.text_source import TextSource
+
+    if val_manifest is not None:
+        return TextSource(manifest, "all"), TextSource(val_manifest, "all")
+    if val_fraction <= 0:
+        return TextSource(manifest, "all"), None
+    return (TextSource(manifest, "train", val_fraction),
+            TextSource(manifest, "val", val_fraction))
 
 
 def make_splits(train_inputs: list[str], val_inputs: list[str], test_inputs: list[str],
@@ -39,17 +66,13 @@ def make_splits(train_inputs: list[str], val_inputs: list[str], test_inputs: lis
     manifest = build_manifest(train_inputs, config)
     skipped = dict(manifest.skipped)
     labels = manifest.classes
-    if val_inputs:
-        train = TextSource(manifest, "all")
-        val_manifest = build_manifest(val_inputs, config)
-        val = TextSource(val_manifest, "all")
+    val_manifest = build_manifest(val_inputs, config) if val_inputs else None
+    if val_manifest is not None:
         _merge(skipped, val_manifest.skipped)
-    else:
-        if config.stream.val_fraction <= 0:
-            raise ConfigError("No validation data: pass --val FILE or a --val-fraction > 0.")
-        fraction = config.stream.val_fraction
-        train = TextSource(manifest, "train", fraction)
-        val = TextSource(manifest, "val", fraction)
+    elif config.stream.val_fraction <= 0:
+        raise ConfigError("No validation data: pass --val FILE or a --val-fraction > 0.")
+    train, val = train_val_sources(manifest, val_manifest, config.stream.val_fraction)
+    assert val is not None  # a validation file, or a fraction > 0
     splits = {"train": Split("train", train, len(train)), "val": Split("val", val, len(val))}
     if test_inputs:
         test_manifest = build_manifest(test_inputs, config)
@@ -65,9 +88,10 @@ def make_splits(train_inputs: list[str], val_inputs: list[str], test_inputs: lis
     return splits, labels, skipped
 
 
-def text_batches(source: Any, labels: LabelSet, vectorizer: Any, chunk_size: int) -> Iterator[Any]:
+def text_batches(source: BlockSource, labels: LabelSet, vectorizer: Vectorizer,
+                 chunk_size: int) -> Iterator[SparseBatch]:
     """Labelled SparseBatches of a text source in file order (one pass, constant memory)."""
-    from textbatch.features.pipeline import record_chunks
+    from textbatch.data.chunked import record_chunks
 
     return vectorizer.iter_transform(record_chunks(source, labels, chunk_size)())
 

@@ -9,18 +9,25 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from textbatch.config import RunConfig, with_model_defaults
 from textbatch.errors import ConfigError
 from textbatch.models.table import MODEL_NAMES, MODEL_TABLE, check_vectorizer
 from textbatch.pipeline.report import PhaseTimer, peak_rss_bytes
-from textbatch.pipeline.sources import make_splits, text_batches
+from textbatch.pipeline.sources import Split, make_splits, text_batches
+from textbatch.pipeline.vectorize import cache_split, fit_and_cache, source_key
+
+if TYPE_CHECKING:
+    from textbatch.data.labels import LabelSet
+    from textbatch.data.text_source import TextSource
+    from textbatch.features import Vectorizer
+    from textbatch.features.batch import SparseBatch
+    from textbatch.pipeline.resume import RunCheckpoints
+    from textbatch.train import EarlyStopping, Trainer
+    from textbatch.train.collectives import DistContext
 
 EVAL_BATCH = 2_048
-CHUNK = 4_096  # texts vectorized together
 EXPLORE_RECORDS = 10_000  # records read to estimate the median words per sample
 
 
@@ -63,16 +70,21 @@ def train(request: TrainRequest) -> dict[str, Any]:
     seed_everything(config.stream.seed)
     checkpoints = _open_checkpoints(request, config, splits, dist)  # before any expensive pass
     with timer.phase("vectorize"):  # fit + the train cache, text tokenized twice in all
-        vectorizer = (checkpoints.reuse_vectorizer(config.vectorize, out / "cache" / "train")
-                      or _vectorize_train(config, splits["train"].source, labels, out))
-        checkpoints.save_vectorizer(vectorizer, out / "cache" / "train")
+        train_source = splits["train"].source
+        vectorizer = fit_and_cache(
+            train_source, labels, config.vectorize, out / "cache" / "train",
+            checkpoints.vectorizer_dir, source_key(train_source, config.vectorize),
+            block_size=config.stream.block_size, reuse=checkpoints.resuming, spill_dir=out,
+            dist=dist).vectorizer
     config = config.replace(model=config.model.replace(
         num_features=int(vectorizer.num_features), num_classes=len(labels)))
     caches = {"train": out / "cache" / "train"}
     config = _fit_sequence_length(config, caches["train"])
     with timer.phase("cache"):
-        caches["val"] = dist.rank_zero_builds(out / "cache" / "val", lambda: _write_cache(
-            vectorizer, splits["val"].source, labels, out, "val", config))
+        val_source = splits["val"].source
+        caches["val"] = dist.rank_zero_builds(out / "cache" / "val", lambda: cache_split(
+            vectorizer, val_source, labels, out / "cache" / "val",
+            source_key(val_source, config.vectorize), config.stream.block_size))
     from textbatch.pipeline.fit import fit_model
 
     with timer.phase("train"):
@@ -96,10 +108,18 @@ def train(request: TrainRequest) -> dict[str, Any]:
     return metrics
 
 
-def _open_checkpoints(request: TrainRequest, config: RunConfig, splits: dict, dist: Any) -> Any:
+def is_rank_zero() -> bool:
+    """Whether this process is rank 0 of a torchrun job, or a plain run (it prints the metrics)."""
+    from textbatch.train.collectives import current
+
+    return current().is_rank_zero
+
+
+def _open_checkpoints(request: TrainRequest, config: RunConfig, splits: dict[str, Split],
+                      dist: DistContext) -> RunCheckpoints:
     """Resume from ``out/checkpoints`` when it holds a checkpoint of this very run (same data and
     settings), refuse one of another run, or start over with ``--overwrite``."""
-    from textbatch.train.checkpoint import RunCheckpoints, run_fingerprint
+    from textbatch.pipeline.resume import RunCheckpoints, run_fingerprint
 
     data = {name: splits[name].source.manifest for name in ("train", "val")}
     return RunCheckpoints.open(Path(request.out), run_fingerprint(config, data, dist.world_size),
@@ -107,7 +127,7 @@ def _open_checkpoints(request: TrainRequest, config: RunConfig, splits: dict, di
                                keep=config.train.keep_checkpoints, writer=dist.is_rank_zero)
 
 
-def _resolve_model(request: TrainRequest, train_source: Any) -> tuple[RunConfig, dict]:
+def _resolve_model(request: TrainRequest, train_source: TextSource) -> tuple[RunConfig, dict]:
     """Pick the model (``auto``: S/W rule), its defaults (``MODEL_DEFAULTS``) and the vectorizer
     kind that goes with it."""
     config, explored = request.config, {}
@@ -126,7 +146,7 @@ def _resolve_model(request: TrainRequest, train_source: Any) -> tuple[RunConfig,
     return config, explored
 
 
-def _explore(source: Any) -> dict[str, Any]:
+def _explore(source: TextSource) -> dict[str, Any]:
     """The guide's S/W rule: samples from the manifest (exact), the median words per sample from
     the first EXPLORE_RECORDS records (read in order: a gzip shard cannot seek cheaply). The rule's
     threshold is usually a factor of ~10 away (IMDB: S/W = 144), far beyond sampling error; use
@@ -145,33 +165,13 @@ def _explore(source: Any) -> dict[str, Any]:
             "recommended_model": recommend_model(samples, median)}
 
 
-def _vectorize_train(config: RunConfig, source: Any, labels: Any, out: Path) -> Any:
-    """Fit the vectorizer on the train split and write its vectorized cache in the same go."""
-    from textbatch.features import make_vectorizer
-    from textbatch.features.cache import write_cache
-    from textbatch.features.pipeline import cache_key, record_chunks
-
-    from textbatch.train.collectives import current
-
-    vectorizer = make_vectorizer(config.vectorize)
-    dist = current()
-    if dist.is_distributed:  # each rank fits on its blocks, merged; rank 0 writes the cache
-        vectorizer.fit(record_chunks(dist.blocks_of(source), labels, CHUNK), merge=dist.merge)
-        dist.rank_zero_builds(out / "cache" / "train", lambda: _write_cache(
-            vectorizer, source, labels, out, "train", config))
-        return vectorizer
-    chunks = record_chunks(source, labels, CHUNK)
-    rows = vectorizer.fit_transform(chunks, spill_dir=out, chunk_size=CHUNK)
-    key = cache_key(source.manifest, source.split, source.val_fraction, config.vectorize)
-    write_cache(out / "cache" / "train", rows, key, config.stream.block_size)
-    return vectorizer
-
-
 def _fit_sequence_length(config: RunConfig, train_cache: Path) -> RunConfig:
     """Like the guide, pad sequences to min(longest training sequence, max_sequence_length):
     short-text data (SST-2: ~20 words) must not convolve 500 positions of padding."""
     if config.vectorize.kind != "sequence":
         return config
+    import numpy as np
+
     from textbatch.features.cache import CacheSource
 
     offsets = np.asarray(CacheSource(train_cache).offsets)
@@ -180,18 +180,8 @@ def _fit_sequence_length(config: RunConfig, train_cache: Path) -> RunConfig:
     return config.replace(vectorize=config.vectorize.replace(max_sequence_length=length))
 
 
-def _write_cache(vectorizer: Any, source: Any, labels: Any, out: Path, name: str,
-                 config: RunConfig) -> Path:
-    """Vectorize another split with the fitted vectorizer into ``out/cache/<name>``."""
-    from textbatch.features.cache import write_cache
-    from textbatch.features.pipeline import cache_key, record_chunks
-
-    key = cache_key(source.manifest, source.split, source.val_fraction, config.vectorize)
-    rows = vectorizer.iter_transform(record_chunks(source, labels, CHUNK)())
-    return write_cache(out / "cache" / name, rows, key, config.stream.block_size)
-
-
-def _evaluate(trainer: Any, batches: Any, labels: Any) -> dict[str, Any]:
+def _evaluate(trainer: Trainer, batches: Iterable[SparseBatch], labels: LabelSet
+              ) -> dict[str, Any]:
     """Full metrics (per class, confusion) of labelled SparseBatches, streamed."""
     from textbatch.pipeline.metrics import Accumulator
 
@@ -201,7 +191,7 @@ def _evaluate(trainer: Any, batches: Any, labels: Any) -> dict[str, Any]:
     return scores.result(list(labels.names))
 
 
-def _cached_batches(folder: Path) -> Any:
+def _cached_batches(folder: Path) -> Iterator[SparseBatch]:
     """Every row of a vectorized cache in order, a block at a time (no text is re-read)."""
     from textbatch.features.cache import CacheSource
 
@@ -210,7 +200,7 @@ def _cached_batches(folder: Path) -> Any:
         yield source.gather(source.read_block(index))
 
 
-def _metrics(trainer: Any, stopper: Any, config: RunConfig) -> dict[str, Any]:
+def _metrics(trainer: Trainer, stopper: EarlyStopping, config: RunConfig) -> dict[str, Any]:
     history = trainer.history.history
     best = stopper.best_epoch if stopper.best_epoch >= 0 else len(trainer.history.epoch) - 1
     return {"model": config.model.name, "best_epoch": best + 1,
@@ -219,7 +209,7 @@ def _metrics(trainer: Any, stopper: Any, config: RunConfig) -> dict[str, Any]:
             "train_loss": history.get("loss", [None])[best]}
 
 
-def _save(out: Path, config: RunConfig, labels: Any, vectorizer: Any, trainer: Any,
+def _save(out: Path, config: RunConfig, labels: LabelSet, vectorizer: Vectorizer, trainer: Trainer,
           metrics: dict[str, Any], evaluation: dict[str, Any] | None) -> None:
     from textbatch import plots
     from textbatch.artifacts import save_classifier
@@ -232,8 +222,8 @@ def _save(out: Path, config: RunConfig, labels: Any, vectorizer: Any, trainer: A
                              out / "plots" / "confusion.png")
 
 
-def _report(timer: PhaseTimer, trainer: Any, splits: dict, skipped: dict[str, int],
-            vectorizer: Any, explored: dict) -> dict[str, Any]:
+def _report(timer: PhaseTimer, trainer: Trainer, splits: dict[str, Split],
+            skipped: dict[str, int], vectorizer: Vectorizer, explored: dict) -> dict[str, Any]:
     seconds = dict(timer.seconds)
     seconds["total"] = timer.total()
     trained = sum(splits["train"].num_records for _ in trainer.history.epoch)
@@ -250,7 +240,7 @@ def _report(timer: PhaseTimer, trainer: Any, splits: dict, skipped: dict[str, in
     }
 
 
-def _pruned(vectorizer: Any) -> Any:
+def _pruned(vectorizer: Vectorizer) -> Any:
     for name in ("pruned_", "pruned_ngrams_", "report_"):
         value = getattr(vectorizer, name, None)
         if value is not None:

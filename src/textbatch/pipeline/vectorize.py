@@ -1,0 +1,206 @@
+"""Fit a vectorizer, write its vectorized cache and stamp both with one key: the only place this
+happens (``textbatch train``, ``textbatch vectorize``, ``textbatch.keras`` and tuning all call
+``fit_and_cache``), and the only rule that decides whether a fitted pair may be reused.
+
+**The key** (``cache_key``) is what the cache was built from: every shard's manifest key (url,
+size, mtime, content hash, reader options), the split and its ``val_fraction``, an optional
+record ``limit``, the class names and the vectorizer settings. An edited file or another setting
+never reuses an old cache.
+
+**The reuse rule** (``reusable_vectorizer``): a fitted vectorizer is reused, and its cache read
+instead of re-vectorizing, iff the cache opens with exactly this key (complete, same format) AND
+the vectorizer folder is stamped (``cache_key.json``) with the same key. The stamp is written
+last, inside the vectorizer folder's single rename, so a run killed between the two writes leaves
+an old stamp and the pair is rebuilt, never mismatched.
+
+Layout: the caller names the two folders (``vectorize``: ``OUT/cache`` + ``OUT/vectorizer``;
+``train``: ``OUT/cache/train`` + ``OUT/checkpoints/vectorizer``; Keras: ``CACHE/train`` +
+``CACHE/vectorizer``). Other splits are written with the fitted vectorizer by ``cache_split``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textbatch.config import ReadConfig, VectorizeConfig
+from textbatch.data.chunked import record_chunks
+
+if TYPE_CHECKING:
+    from textbatch.data.labels import LabelSet
+    from textbatch.data.source import BlockSource
+    from textbatch.data.manifest import Manifest
+    from textbatch.data.text_source import TextSource
+    from textbatch.features import Vectorizer
+    from textbatch.train.collectives import DistContext
+
+CHUNK = 4_096  # texts vectorized together
+CACHE_DIR = "cache"
+VECTORIZER_DIR = "vectorizer"
+CACHE_KEY_FILE = "cache_key.json"  # in the vectorizer folder: the key of the cache it made
+
+
+def cache_key(manifest: Manifest, split: str, val_fraction: float, config: VectorizeConfig,
+              limit: int | None = None) -> dict[str, Any]:
+    """What a cache is built from; any difference means rebuild."""
+    from textbatch.features.cache import FORMAT_VERSION
+    from textbatch.io import redact
+
+    key = {"format_version": FORMAT_VERSION,
+           "shards": [{"url": redact(shard.url), "key": shard.key} for shard in manifest.shards],
+           "split": split, "val_fraction": val_fraction,
+           "classes": list(manifest.classes.names), "vectorize": config.to_dict()}
+    if limit:
+        key["limit"] = int(limit)
+    return key
+
+
+def source_key(source: TextSource, config: VectorizeConfig, limit: int | None = None
+               ) -> dict[str, Any]:
+    """``cache_key`` of one split's text source (its manifest, split and fraction)."""
+    return cache_key(source.manifest, source.split, source.val_fraction, config, limit)
+
+
+@dataclass
+class FittedCache:
+    """What ``fit_and_cache`` gives: the fitted vectorizer, its cache folder and whether the pair
+    on disk was reused (no pass over the text at all)."""
+
+    vectorizer: Vectorizer
+    cache: Path
+    reused: bool
+
+
+def reusable_vectorizer(cache_dir: Path, vectorizer_dir: Path, key: dict[str, Any],
+                        config: VectorizeConfig | None = None) -> Vectorizer | None:
+    """The reuse rule: the vectorizer in ``vectorizer_dir`` when the cache at ``cache_dir`` opens
+    with ``key`` and the vectorizer is stamped with the same ``key``; else None."""
+    from textbatch.features import load_vectorizer
+    from textbatch.features.cache import open_cache
+
+    if open_cache(cache_dir, key) is None or not _stamped_with(vectorizer_dir, key):
+        return None
+    return load_vectorizer(vectorizer_dir, config)
+
+
+def fit_and_cache(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
+                  cache_dir: Path, vectorizer_dir: Path, key: dict[str, Any], *,
+                  block_size: int, reuse: bool = True, spill_dir: Path | None = None,
+                  dist: DistContext | None = None) -> FittedCache:
+    """Reuse the pair on disk (the reuse rule, when ``reuse``), or fit a vectorizer of
+    ``config.kind`` on ``source``, write its vectorized cache to ``cache_dir`` and save it to
+    ``vectorizer_dir`` stamped with ``key`` (stamp last).
+
+    One process fits and caches in the same go (``fit_transform``: text tokenized twice in all).
+    Under DDP (``dist``) each rank fits on its blocks, statistics merged; rank 0 alone writes the
+    cache and the vectorizer, the others wait for the cache.
+    """
+    cache_dir, vectorizer_dir = Path(cache_dir), Path(vectorizer_dir)
+    reused = reusable_vectorizer(cache_dir, vectorizer_dir, key, config) if reuse else None
+    if reused is not None:
+        return FittedCache(reused, cache_dir, True)
+    if spill_dir is not None:
+        Path(spill_dir).mkdir(parents=True, exist_ok=True)
+    if dist is not None and dist.is_distributed:
+        vectorizer = fit_vectorizer(dist.blocks_of(source), labels, config, dist)
+        dist.rank_zero_builds(cache_dir, lambda: cache_split(
+            vectorizer, source, labels, cache_dir, key, block_size))
+    else:
+        from textbatch.features import make_vectorizer
+        from textbatch.features.cache import write_cache
+
+        vectorizer = make_vectorizer(config)
+        rows = vectorizer.fit_transform(record_chunks(source, labels, CHUNK),
+                                        spill_dir=spill_dir, chunk_size=CHUNK)
+        write_cache(cache_dir, rows, key, block_size)
+    if dist is None or dist.is_rank_zero:
+        _save_stamped(vectorizer, vectorizer_dir, key)
+    return FittedCache(vectorizer, cache_dir, False)
+
+
+def fit_vectorizer(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
+                   dist: DistContext | None = None) -> Vectorizer:
+    """A vectorizer of ``config.kind`` fitted in streaming passes over ``source``, nothing
+    written (for batches vectorized on the fly); ``dist`` merges every rank's statistics."""
+    from textbatch.features import make_vectorizer
+
+    vectorizer = make_vectorizer(config)
+    merge = dist.merge if dist is not None else None
+    vectorizer.fit(record_chunks(source, labels, CHUNK), merge=merge)
+    return vectorizer
+
+
+def cache_split(vectorizer: Vectorizer, source: BlockSource, labels: LabelSet, cache_dir: Path,
+                key: dict[str, Any], block_size: int) -> Path:
+    """Vectorize ``source`` (another split) with the fitted ``vectorizer`` into ``cache_dir``,
+    always rewritten: its rows come from this call's vectorizer."""
+    from textbatch.features.cache import write_cache
+
+    rows = vectorizer.iter_transform(record_chunks(source, labels, CHUNK)())
+    return write_cache(cache_dir, rows, key, block_size)
+
+
+def _save_stamped(vectorizer: Vectorizer, folder: Path, key: dict[str, Any]) -> None:
+    """Save the vectorizer whole (one rename) with the key of the cache it made."""
+    from textbatch.io import atomic_dir
+
+    with atomic_dir(folder) as temp:
+        vectorizer.save(temp)
+        (Path(temp) / CACHE_KEY_FILE).write_text(json.dumps(key), encoding="utf-8")
+
+
+def _stamped_with(folder: Path, key: dict[str, Any]) -> bool:
+    """Whether the vectorizer saved in ``folder`` was fitted with the cache of ``key``."""
+    try:
+        saved = json.loads((folder / CACHE_KEY_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return saved == json.loads(json.dumps(key))  # compared as JSON (tuples become lists)
+
+
+# -- textbatch vectorize ------------------------------------------------------------------------
+
+@dataclass
+class VectorizeReport:
+    """The run report of one vectorize: sizes, budget pruning and time."""
+
+    out_dir: str
+    num_records: int
+    num_features: int
+    nnz: int
+    pruned_ngrams: int
+    reused: bool
+    seconds: float
+    skipped_records: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def vectorize_files(inputs: list[str], out_dir: str | Path, read_config: ReadConfig | None = None,
+                    config: VectorizeConfig | None = None, *, split: str = "all",
+                    val_fraction: float = 0.0, block_size: int = 1024,
+                    force: bool = False) -> VectorizeReport:
+    """Fit a vectorizer on ``inputs`` and write ``out_dir/vectorizer`` and ``out_dir/cache``;
+    an up-to-date pair (the reuse rule) is kept unless ``force``."""
+    from textbatch.data import Manifest, TextSource
+    from textbatch.features.cache import CacheSource
+    from textbatch.io import expand_shards
+
+    start = time.perf_counter()
+    read_config, config = read_config or ReadConfig(), config or VectorizeConfig()
+    out_dir = Path(out_dir)
+    manifest = Manifest.build(expand_shards(inputs), read_config, block_size)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fitted = fit_and_cache(TextSource(manifest, split, val_fraction), manifest.classes, config,
+                           out_dir / CACHE_DIR, out_dir / VECTORIZER_DIR,
+                           cache_key(manifest, split, val_fraction, config),
+                           block_size=block_size, reuse=not force, spill_dir=out_dir)
+    cache, vectorizer = CacheSource(fitted.cache), fitted.vectorizer
+    return VectorizeReport(str(out_dir), len(cache), vectorizer.num_features,
+                           int(cache.manifest["nnz"]),
+                           int(getattr(vectorizer, "pruned_ngrams_", 0)), fitted.reused,
+                           round(time.perf_counter() - start, 3), dict(manifest.skipped))
