@@ -15,12 +15,8 @@ from textbatch.config import ModelConfig, RunConfig
 from textbatch.errors import CheckpointError
 from textbatch.io.atomic import WriteError
 from textbatch.models import build_model
-from textbatch.train.checkpoint import (
-    CheckpointStore,
-    fingerprint_diff,
-    join_tensors,
-    split_tensors,
-)
+from textbatch.pipeline.resume import fingerprint_diff
+from textbatch.train.checkpoint import CheckpointStore, join_tensors, split_tensors
 from textbatch.train.optim import AdamPair
 
 
