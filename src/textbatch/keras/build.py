@@ -1,24 +1,38 @@
-"""Train/validation ``BatchSequence``s from file paths in one call.
+"""Train/validation ``BatchSequence``s from file paths in one call: a pure adapter.
 
-The steps are the guide's, made streaming: a manifest pass over each input (counts, labels, seek
-points), vectorizer fitting in streaming passes over the training blocks (never a whole-set
-matrix), then either on-the-fly vectorization of every batch or, with ``cache_dir``, one more pass
-per input that writes its vectorized records to the cache so every epoch reads numbers, not text.
+The steps are the pipeline's, handed to Keras: manifests and the train/validation split
+(``textbatch.pipeline.sources``), then either a streaming fit (``fit_vectorizer``) and
+on-the-fly vectorization of every batch or, with ``cache_dir``, the pipeline's ``fit_and_cache``
+(fit + the train cache in one go, reused when ``cache_dir`` already holds a pair with the same
+key) and ``cache_split`` for validation, so every epoch reads numbers, not text. Nothing here
+decides a split, a cache key or a reuse.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
-
-import numpy as np
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
 from textbatch.config import ReadConfig, StreamConfig, VectorizeConfig
-from textbatch.data import BatchStream, LabelSet, Manifest, TextSource
+from textbatch.data import BatchStream, LabelSet
+from textbatch.data.source import BlockSource
 from textbatch.data.views import FirstRecords
-from textbatch.errors import ConfigError
 from textbatch.features.batch import SparseBatch
+from textbatch.features.cache import CacheSource
 from textbatch.keras.sequence import BatchSequence
+from textbatch.pipeline.sources import read_manifest, train_val_sources
+from textbatch.pipeline.vectorize import (
+    VECTORIZER_DIR,
+    cache_split,
+    fit_and_cache,
+    fit_vectorizer,
+    source_key,
+)
+
+if TYPE_CHECKING:
+    from textbatch.data.text_source import TextSource
+    from textbatch.features import Vectorizer
 
 # The layout each vectorizer's batches take by default: hashed ids span millions of buckets, so
 # they are never made dense.
@@ -29,7 +43,7 @@ class VectorizeRecords:
     """``BatchStream`` transform: Records -> labelled ``SparseBatch``. A plain object (not a
     closure) so that Keras's worker processes can receive it by fork or by pickle."""
 
-    def __init__(self, vectorizer: Any, labels: LabelSet) -> None:
+    def __init__(self, vectorizer: Vectorizer, labels: LabelSet) -> None:
         self.vectorizer, self.labels = vectorizer, labels
 
     def __call__(self, records: Sequence) -> SparseBatch:
@@ -38,26 +52,13 @@ class VectorizeRecords:
         return batch
 
 
-def block_chunks(source: Any, labels: LabelSet):
-    """``open_chunks`` for ``vectorizer.fit``: one (texts, label ids) pair per block, a fresh
-    iterator per call (one call per pass the vectorizer makes)."""
-
-    def open_chunks() -> Iterator[tuple[list[str], np.ndarray]]:
-        for index in range(len(source.block_sizes)):
-            records = source.read_block(index)
-            if len(records):
-                yield [r.text for r in records], labels.encode(records)
-
-    return open_chunks
-
-
 @dataclass
 class KerasData:
     """What ``text_sequences`` made: the sequences plus what a model builder needs."""
 
     train: BatchSequence
     val: BatchSequence | None
-    vectorizer: Any
+    vectorizer: Vectorizer
     labels: LabelSet
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -70,27 +71,6 @@ class KerasData:
         return len(self.labels)
 
 
-def text_source(inputs: str | Sequence[str], read: ReadConfig, stream: StreamConfig,
-                limit: int | None = None) -> tuple[Any, Manifest]:
-    """A ``TextSource`` over files/globs/directories/URLs (optionally their first ``limit``
-    records) and its manifest."""
-    from textbatch.io import expand_shards
-
-    inputs = [inputs] if isinstance(inputs, str) else list(inputs)
-    manifest = Manifest.build(expand_shards(inputs), read, stream.block_size)
-    source: Any = TextSource(manifest, "all")
-    return (FirstRecords(source, limit) if limit else source), manifest
-
-
-def fit_vectorizer(source: Any, labels: LabelSet, vectorize: VectorizeConfig) -> Any:
-    """A vectorizer of ``vectorize.kind`` fitted in streaming passes over ``source``."""
-    from textbatch.features import make_vectorizer
-
-    vectorizer = make_vectorizer(vectorize)
-    vectorizer.fit(block_chunks(source, labels))
-    return vectorizer
-
-
 def text_sequences(
     train: str | Sequence[str],
     val: str | Sequence[str] | None = None,
@@ -99,7 +79,7 @@ def text_sequences(
     read: ReadConfig = ReadConfig(),
     stream: StreamConfig = StreamConfig(batch_size=128),
     output: str | None = None,
-    vectorizer: Any = None,
+    vectorizer: Vectorizer | None = None,
     cache_dir: str | None = None,
     limit: int | None = None,
     **pydataset_kwargs: Any,
@@ -116,71 +96,97 @@ def text_sequences(
         cache_dir: vectorize the training (and validation) records once into
             ``cache_dir/train`` (``/val``) and read batches from there: later epochs read
             numbers, not text, and Keras's shuffled batch indices cost a row gather instead of a
-            window of text. Without it every batch is read and vectorized from the text.
+            window of text. The fitted vectorizer is kept in ``cache_dir/vectorizer`` and a
+            later call with the same data and settings reuses both (the pipeline's reuse rule).
+            Without it every batch is read and vectorized from the text.
         limit: use only the first ``limit`` records of each input (quick runs).
         pydataset_kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size``.
     """
-    train_source, manifest = text_source(train, read, stream, limit)
-    labels = manifest.classes
-    val_source = None
-    if val is not None:
-        val_source, _ = text_source(val, read, stream, limit)
-    elif stream.val_fraction > 0:
-        train_source, val_source = _hash_split(manifest, stream, limit)
+    inputs = _sources(train, val, read, stream, limit)
+    labels = inputs.labels
     if vectorizer is None:
-        vectorizer = fit_vectorizer(train_source, labels, vectorize)
-    fitted = getattr(vectorizer, "config", vectorize)  # a given vectorizer brings its settings
+        vectorizer = (fit_vectorizer(inputs.train, labels, vectorize) if cache_dir is None else
+                      _fit(inputs, vectorize, stream, Path(cache_dir)))
+    elif cache_dir is not None:  # a given vectorizer: its train cache is written, like every other split
+        inputs.write_cache("train", vectorizer, Path(cache_dir), stream)
+    fitted = vectorizer.config  # a given vectorizer brings its settings
     layout = output or DEFAULT_OUTPUT[fitted.kind]
     options = {"num_features": vectorizer.num_features,
                "sequence_length": fitted.max_sequence_length, "padding": fitted.padding,
                **pydataset_kwargs}
-    train_stream = _stream(train_source, labels, vectorizer, stream, cache_dir, "train")
+    if cache_dir is not None and inputs.val is not None:
+        inputs.write_cache("val", vectorizer, Path(cache_dir), stream)
+    train_stream = _stream(inputs, "train", vectorizer, stream, cache_dir)
     train_seq = BatchSequence(train_stream, layout, **options)
     val_seq = None
-    if val_source is not None:
-        val_stream = _stream(val_source, labels, vectorizer, stream, cache_dir, "val")
-        val_seq = BatchSequence(val_stream, layout, **options)
+    if inputs.val is not None:
+        val_seq = BatchSequence(_stream(inputs, "val", vectorizer, stream, cache_dir), layout,
+                                **options)
     info = {"train_records": train_stream.num_records,
             "val_records": val_seq.num_records if val_seq is not None else 0}
     return KerasData(train_seq, val_seq, vectorizer, labels, info)
 
 
-def _hash_split(manifest: Manifest, stream: StreamConfig, limit: int | None) -> tuple[Any, Any]:
-    train = TextSource(manifest, "train", stream.val_fraction)
-    val = TextSource(manifest, "val", stream.val_fraction)
-    if limit:
-        return FirstRecords(train, limit), FirstRecords(val, limit)
-    return train, val
+@dataclass
+class _Inputs:
+    """The train (and validation) sources of one call: views (``limit``) over the pipeline's
+    split of text sources, whose identity makes each role's cache key."""
+
+    train: BlockSource
+    val: BlockSource | None
+    labels: LabelSet
+    texts: dict[str, TextSource]  # role -> the text source under the view
+    limit: int | None
+
+    def source(self, role: str) -> BlockSource:
+        return self.train if role == "train" else self.val  # type: ignore[return-value]
+
+    def key(self, role: str, config: VectorizeConfig) -> dict[str, Any]:
+        return source_key(self.texts[role], config, self.limit)
+
+    def write_cache(self, role: str, vectorizer: Vectorizer, cache_dir: Path,
+                    stream: StreamConfig) -> None:
+        cache_split(vectorizer, self.source(role), self.labels, cache_dir / role,
+                    self.key(role, vectorizer.config), stream.block_size)
 
 
-def _stream(source: Any, labels: LabelSet, vectorizer: Any, stream: StreamConfig,
-            cache_dir: str | None, role: str) -> BatchStream:
+def _sources(train: str | Sequence[str], val: str | Sequence[str] | None, read: ReadConfig,
+             stream: StreamConfig, limit: int | None) -> _Inputs:
+    """The pipeline's manifests and train/validation split, optionally the first ``limit``
+    records of each."""
+    manifest = read_manifest(_as_list(train), read, stream.block_size)
+    val_manifest = read_manifest(_as_list(val), read, stream.block_size) if val is not None \
+        else None
+    train_text, val_text = train_val_sources(manifest, val_manifest, stream.val_fraction)
+    texts = {"train": train_text, **({"val": val_text} if val_text is not None else {})}
+    views = {role: FirstRecords(text, limit) if limit else text for role, text in texts.items()}
+    return _Inputs(views["train"], views.get("val"), manifest.classes, texts, limit)
+
+
+def _fit(inputs: _Inputs, vectorize: VectorizeConfig, stream: StreamConfig,
+         cache_dir: Path) -> Vectorizer:
+    """Fit on the training records and cache them in the same go (the pipeline's
+    ``fit_and_cache``: reused when ``cache_dir`` holds a pair with this very key)."""
+    return fit_and_cache(inputs.train, inputs.labels, vectorize, cache_dir / "train",
+                         cache_dir / VECTORIZER_DIR, inputs.key("train", vectorize),
+                         block_size=stream.block_size, spill_dir=cache_dir).vectorizer
+
+
+def _as_list(inputs: str | Sequence[str]) -> list[str]:
+    return [inputs] if isinstance(inputs, str) else list(inputs)
+
+
+def _stream(inputs: _Inputs, role: str, vectorizer: Vectorizer, stream: StreamConfig,
+            cache_dir: str | None) -> BatchStream:
     """The batch stream of one role: training reshuffles every epoch, validation keeps file
-    order. With ``cache_dir`` the role is vectorized once into ``cache_dir/role``."""
+    order. With ``cache_dir`` it reads ``cache_dir/role``, else vectorizes every batch."""
     options = {"shuffle": role == "train", "seed": stream.seed,
                "shuffle_buffer": stream.shuffle_buffer}
     if cache_dir is None:
-        return BatchStream(source, stream.batch_size,
-                           transform=VectorizeRecords(vectorizer, labels), **options)
-    cache = vectorize_to_cache(source, labels, vectorizer, f"{cache_dir}/{role}", stream)
+        return BatchStream(inputs.source(role), stream.batch_size,
+                           transform=VectorizeRecords(vectorizer, inputs.labels), **options)
+    cache = CacheSource(Path(cache_dir, role))
     return BatchStream(cache, stream.batch_size, transform=cache.gather, **options)
-
-
-def vectorize_to_cache(source: Any, labels: LabelSet, vectorizer: Any, cache_dir: str,
-                         stream: StreamConfig) -> Any:
-    """Vectorize ``source`` once, block by block, into ``cache_dir`` and open it.
-
-    The cache is always rewritten: its rows come from this call's vectorizer and records, so it
-    can never be stale (one extra pass over the text, paid once instead of once per epoch).
-    """
-    from textbatch.features.cache import CacheSource, write_cache
-
-    to_batch = VectorizeRecords(vectorizer, labels)
-    chunks = (to_batch(source.read_block(i)) for i in range(len(source.block_sizes))
-              if source.block_sizes[i])
-    key = {"written_by": "textbatch.keras", "vectorizer": vectorizer.config.to_dict(),
-           "num_features": int(vectorizer.num_features), "classes": list(labels.names)}
-    return CacheSource(write_cache(cache_dir, chunks, key, block_size=stream.block_size))
 
 
 def cache_sequences(
