@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 
 from textbatch.config import RunConfig
 from textbatch.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from textbatch.features import Vectorizer
 
 FORMAT = "textbatch-model"
 VERSION = 1
@@ -30,7 +33,7 @@ PREDICT_BATCH = 1_024  # texts vectorized and scored together: memory stays cons
 class Classifier:
     """A fitted vectorizer + model + class names: ``predict(texts)`` returns class names."""
 
-    def __init__(self, config: RunConfig, classes: Sequence[str], vectorizer: Any,
+    def __init__(self, config: RunConfig, classes: Sequence[str], vectorizer: Vectorizer,
                  model: torch.nn.Module):
         self.config, self.classes = config, list(classes)
         self.vectorizer, self.model = vectorizer, model.eval()
@@ -78,7 +81,7 @@ class Classifier:
 
 
 def save_classifier(directory: str | Path, config: RunConfig, classes: Sequence[str],
-                    vectorizer: Any, model: torch.nn.Module) -> Path:
+                    vectorizer: Vectorizer, model: torch.nn.Module) -> Path:
     """Write ``directory`` (the ``model/`` folder) atomically: all files appear at once."""
     from textbatch.io import atomic_dir
     from textbatch.train.weights import save_weights
@@ -114,7 +117,7 @@ def load_classifier(directory: str | Path, device: str = "cpu") -> Classifier:
     return Classifier(config, classes, vectorizer, model.to(device))
 
 
-def _load_vectorizer(folder: Path, config: RunConfig) -> Any:
+def _load_vectorizer(folder: Path, config: RunConfig) -> Vectorizer:
     """The fitted vectorizer saved in ``folder`` (its class comes from ``config.vectorize``)."""
     from textbatch.features import load_vectorizer as load_saved
 

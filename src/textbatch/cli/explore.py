@@ -23,12 +23,12 @@ def explore(
     read_config: ReadConfig = None,  # type: ignore[assignment]  # set by @with_read_flags
 ) -> None:
     """Samples, classes, samples per class, median words per sample, S/W and the model it implies."""
-    from textbatch.explore import explore as run_explore
+    from textbatch.pipeline import explore_files as run_explore
 
     report = run_explore(data, read_config, top_ngrams=top_ngrams, progress=True)
     summary = report.to_json()
     if plots is not None:
-        from textbatch.explore_plots import write_explore_plots
+        from textbatch.pipeline import write_explore_plots
 
         summary["plots"] = [str(p) for p in write_explore_plots(report, plots)]
     if json_output:

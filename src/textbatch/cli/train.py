@@ -28,7 +28,7 @@ from textbatch.config import (
     VectorizeConfig,
 )
 from textbatch.errors import ConfigError
-from textbatch.models.table import model_help, vectorizer_help
+from textbatch.pipeline import model_help, vectorizer_help
 
 SECTIONS = {"read": ReadConfig, "stream": StreamConfig, "vectorize": VectorizeConfig,
             "model": ModelConfig, "train": TrainConfig}
@@ -116,8 +116,8 @@ def train_command(train: list[str], out: Path, val: list[str], test: list[str],
     keep the best epoch's weights, and write model/, metrics.json, history.csv, report.json
     and plots/ into OUT. Re-running the command on the same OUT resumes from its last
     checkpoint (see docs/RESUME.md)."""
-    from textbatch.pipeline import TrainRequest, train as run_train
-    from textbatch.train.signals import TrainingInterrupted
+    from textbatch.pipeline import TrainingInterrupted, TrainRequest, is_rank_zero
+    from textbatch.pipeline import train as run_train
 
     if resume and overwrite:
         raise ConfigError("Pass --resume or --overwrite, not both.")
@@ -131,9 +131,7 @@ def train_command(train: list[str], out: Path, val: list[str], test: list[str],
     except TrainingInterrupted as exc:  # checkpoint written: 130 (SIGINT) / 143 (SIGTERM)
         typer.echo(str(exc), err=True)
         raise typer.Exit(exc.exit_code) from None
-    from textbatch.train.collectives import current
-
-    if current().is_rank_zero:  # under torchrun, one copy of the metrics
+    if is_rank_zero():  # under torchrun, one copy of the metrics
         typer.echo(json.dumps(metrics, indent=2))
 
 

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textbatch.config import RunConfig
+
+if TYPE_CHECKING:
+    from textbatch.data.stream import BatchLoader
+    from textbatch.pipeline.resume import RunCheckpoints
+    from textbatch.train import EarlyStopping, Trainer
+    from textbatch.train.collectives import DistContext
 
 VAL_BATCH = 2_048  # validation has no gradients: bigger batches are simply faster
 
 
 def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: int,
-              checkpoints: Any = None) -> tuple[Any, Any]:
+              checkpoints: RunCheckpoints | None = None) -> tuple[Trainer, EarlyStopping]:
     """Build the model, stream the train/val caches, fit with EarlyStopping and the CSV log;
     with ``checkpoints`` (a RunCheckpoints) also checkpoint, resume and stop cleanly on signals."""
     from textbatch.train.signals import GracefulInterrupt
     from textbatch.models import build_model, input_kind
     from textbatch.train import CSVLogger, EarlyStopping, Trainer
-    from textbatch.train.distributed import DistributedTrainer, current
+    from textbatch.train.collectives import current
+    from textbatch.train.distributed import DistributedTrainer
 
     dist = current()
     sequence = input_kind(config.model.name) == "sequence"
@@ -41,7 +48,8 @@ def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: in
     return trainer, stopper
 
 
-def _loader(folder: Path, config: RunConfig, batch_size: int, shuffle: bool, dist: Any) -> Any:
+def _loader(folder: Path, config: RunConfig, batch_size: int, shuffle: bool,
+            dist: DistContext) -> BatchLoader:
     """This rank's stream of ``batch_size``-record global steps (its share of each)."""
     from textbatch.data.stream import BatchLoader, BatchStream
     from textbatch.features.cache import CacheSource

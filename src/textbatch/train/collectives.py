@@ -19,12 +19,16 @@ import contextlib
 import os
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import torch
 from torch import distributed as dist
 
 from textbatch.errors import TextbatchError
+
+if TYPE_CHECKING:
+    from textbatch.data.source import BlockSource
 
 # Training collectives give up after this long (a hung peer must fail the job, never hang it);
 # ``TEXTBATCH_DIST_TIMEOUT`` overrides it (seconds).
@@ -79,14 +83,12 @@ class DistContext:
         for _ in range(stage, 3):
             self.wait_all("waiting for the other ranks to prepare shared files")
 
-    def rank_zero_builds(self, path: Any, build: Callable[[], Any]) -> Any:
+    def rank_zero_builds(self, path: str | Path, build: Callable[[], object]) -> str | Path:
         """``build()`` (which writes ``path``) on rank 0 alone; the others wait, then find it.
 
         For the vectorized cache: one writer, every rank memory-maps the same files. ``--out``
         must therefore be on a filesystem every node sees (always true on one node).
         """
-        from pathlib import Path
-
         if self.rank == 0:
             build()
         self.wait_all("waiting for rank 0 to write the vectorized cache")
@@ -120,7 +122,7 @@ class DistContext:
         return int(flag.item()) or None
 
     # -- fitting on every rank's part ------------------------------------------------------------
-    def blocks_of(self, source: Any) -> Any:
+    def blocks_of(self, source: BlockSource) -> BlockSource:
         """The contiguous run of ``source``'s blocks this rank reads while fitting a vectorizer."""
         from textbatch.data.views import RankBlocks
 
