@@ -10,7 +10,7 @@ torch, no model code (builders are ``"module:Class"`` strings imported when a mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from textbatch.errors import ConfigError
 
@@ -47,7 +47,7 @@ class ModelSpec:
     # {section: {field: value}}: replaces the shared defaults (tuned for the MLP) wherever the
     # user did not set the field (config.with_model_defaults)
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
-    head: Any = class_head  # num_classes -> OutputHead
+    head: Callable[[int], OutputHead] = class_head  # num_classes -> the output layer
 
 
 MODEL_TABLE: dict[str, ModelSpec] = {spec.name: spec for spec in (
