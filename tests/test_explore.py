@@ -78,3 +78,26 @@ def test_explore_ag_news_uses_class_names():
     assert report["samples_per_class"] == {
         "World": 1900, "Sports": 1900, "Business": 1900, "Sci/Tech": 1900}
     assert report["median_words_per_sample"] == 37.0
+
+
+def test_explore_reports_multilabel_statistics_on_goemotions_dev():
+    dev = DATA / "goemotions" / "dev.tsv"
+    config = ReadConfig(text_columns=(0,), label_column=1, header=False, label_separator=",")
+    summary = explore([str(dev)], config, top_ngrams=0).to_json()
+    rows = [line.split("\t")[1].split(",") for line in dev.read_text("utf-8").splitlines()]
+    counts = Counter(label for row in rows for label in row)
+    assert summary["num_samples"] == len(rows) == 5426
+    assert summary["num_classes"] == 28
+    assert summary["samples_per_class"] == {str(i): counts[str(i)] for i in range(28)}
+    multi = summary["multi_label"]
+    mean = sum(len(r) for r in rows) / len(rows)
+    assert multi["label_cardinality"] == multi["labels_per_sample_mean"] == round(mean, 4)
+    assert multi["labels_per_sample_max"] == max(len(r) for r in rows)
+    assert multi["samples_with_several_labels"] == sum(len(r) > 1 for r in rows)
+    assert multi["label_density"] == round(mean / 28, 4)
+
+
+def test_single_label_explore_has_no_multilabel_section(tmp_path: Path):
+    shard = tmp_path / "t.ft"
+    shard.write_text("__label__a one two\n__label__b three\n")
+    assert "multi_label" not in explore([str(shard)], top_ngrams=0).to_json()

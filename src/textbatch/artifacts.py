@@ -6,6 +6,7 @@ Layout (nothing here is pickled, so loading never executes code)::
     model/labels.json        LabelSet (class names in id order)
     model/vectorizer/        the fitted vectorizer's own files (``save(dir)`` / ``load(dir)``)
     model/model.safetensors  the weights
+    model/thresholds.json    multi-label models trained with --tune-thresholds: one per label
 
 Loading rebuilds the architecture from config.json and refuses weights that do not match it.
 """
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 FORMAT = "textbatch-model"
 VERSION = 1
+THRESHOLDS = "thresholds.json"
 PREDICT_BATCH = 1_024  # texts vectorized and scored together: memory stays constant
 
 
@@ -34,13 +36,44 @@ class Classifier:
     """A fitted vectorizer + model + class names: ``predict(texts)`` returns class names."""
 
     def __init__(self, config: RunConfig, classes: Sequence[str], vectorizer: Vectorizer,
-                 model: torch.nn.Module):
+                 model: torch.nn.Module, thresholds: np.ndarray | None = None):
         self.config, self.classes = config, list(classes)
         self.vectorizer, self.model = vectorizer, model.eval()
+        self.thresholds = thresholds  # per label, tuned on validation (multi-label), or None
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    @property
+    def multilabel(self) -> bool:
+        return self.config.model.multilabel
+
+    def decide(self, probs: np.ndarray, top_k: int | None = None,
+               threshold: float | None = None) -> np.ndarray:
+        """Boolean [n, C] of the labels to predict (``textbatch.multilabel.decide``).
+
+        Defaults: a multi-label model takes every label at or above its tuned threshold (else
+        0.5); a single-label model its most probable class (top 1, threshold 0). ``threshold``
+        replaces the tuned ones; ``top_k`` keeps at most that many, most probable first.
+        """
+        from textbatch.multilabel import DEFAULT_THRESHOLD, decide
+
+        if threshold is None:
+            if not self.multilabel:
+                threshold, top_k = 0.0, 1 if top_k is None else top_k
+            else:
+                threshold = self.thresholds if self.thresholds is not None else DEFAULT_THRESHOLD
+        return decide(probs, threshold, top_k)
+
+    def predict_labels(self, texts: Sequence[str], top_k: int | None = None,
+                       threshold: float | None = None) -> list[list[str]]:
+        """The predicted label names of every text, most probable first (see ``decide``)."""
+        from textbatch.multilabel import ranked_labels
+
+        probs = self.predict_proba(texts)
+        chosen = self.decide(probs, top_k, threshold)
+        return [ranked_labels(p, c, self.classes) for p, c in zip(probs, chosen)]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities ``[len(texts), num_classes]`` (columns in ``classes`` order)."""
@@ -56,7 +89,8 @@ class Classifier:
         for start in range(0, len(texts), PREDICT_BATCH):
             batch = self.vectorizer.transform(list(texts[start : start + PREDICT_BATCH]))
             parts.append(batch_probabilities(self.model, batch, self.num_classes, length,
-                                             self.config.vectorize.padding).numpy())
+                                             self.config.vectorize.padding,
+                                             self.multilabel).numpy())
         if not parts:
             return np.zeros((0, self.num_classes), np.float32)
         return np.concatenate(parts)
@@ -81,7 +115,8 @@ class Classifier:
 
 
 def save_classifier(directory: str | Path, config: RunConfig, classes: Sequence[str],
-                    vectorizer: Vectorizer, model: torch.nn.Module) -> Path:
+                    vectorizer: Vectorizer, model: torch.nn.Module,
+                    thresholds: np.ndarray | None = None) -> Path:
     """Write ``directory`` (the ``model/`` folder) atomically: all files appear at once."""
     from textbatch.io import atomic_dir
     from textbatch.train.weights import save_weights
@@ -96,6 +131,9 @@ def save_classifier(directory: str | Path, config: RunConfig, classes: Sequence[
         (temp / "vectorizer").mkdir()
         vectorizer.save(temp / "vectorizer")
         save_weights(model, temp / "model.safetensors")
+        if thresholds is not None:
+            values = {c: float(t) for c, t in zip(classes, thresholds)}
+            (temp / THRESHOLDS).write_text(json.dumps({"thresholds": values}, indent=1))
     return target
 
 
@@ -114,7 +152,23 @@ def load_classifier(directory: str | Path, device: str = "cpu") -> Classifier:
     vectorizer = _load_vectorizer(folder / "vectorizer", config)
     model = build_model(config.model)
     load_weights(model, folder / "model.safetensors")
-    return Classifier(config, classes, vectorizer, model.to(device))
+    thresholds = _read_thresholds(folder / THRESHOLDS, classes)
+    return Classifier(config, classes, vectorizer, model.to(device), thresholds)
+
+
+def _read_thresholds(path: Path, classes: list[str]) -> np.ndarray | None:
+    """Per-label thresholds in ``classes`` order, or None when the model has none."""
+    if not path.is_file():
+        return None
+    try:
+        values = json.loads(path.read_text())["thresholds"]
+        out = np.array([float(values[c]) for c in classes])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: unreadable or incomplete thresholds ({exc!r}). Train "
+                              "again with --tune-thresholds, or delete the file.") from None
+    if not np.all((out >= 0) & (out <= 1)):
+        raise CheckpointError(f"{path}: thresholds must be in [0, 1].")
+    return out
 
 
 def _load_vectorizer(folder: Path, config: RunConfig) -> Vectorizer:

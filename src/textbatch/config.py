@@ -51,8 +51,14 @@ class ReadConfig(_JsonConfig):
     text_field: str = "text"  # JSONL / Parquet
     label_field: str = "label"
     on_bad_records: Literal["error", "skip"] = "error"
+    # CSV/TSV: the label column holds several labels joined by this string ("joy|love");
+    # None: the column is one label. fastText lines and JSON arrays need no separator.
+    label_separator: str | None = None
 
     def __post_init__(self) -> None:
+        _check(self.label_separator is None or (self.label_separator != ""
+               and not self.label_separator.isspace()), "label_separator must be a non-blank "
+               f"string such as '|' or ','. Got {self.label_separator!r} instead.")
         _check(
             self.on_bad_records in ("error", "skip"),
             f"on_bad_records must be 'error' or 'skip'. Got {self.on_bad_records!r} instead.",
@@ -115,9 +121,14 @@ class VectorizeConfig(_JsonConfig):
         _check(self.buckets >= 1, f"buckets must be >= 1. Got {self.buckets}.")
 
 
+TASKS = ("auto", "single", "multilabel")
+
+
 @dataclass(frozen=True)
 class ModelConfig(_JsonConfig):
-    """Architecture. ``num_features`` and ``num_classes`` are filled in from the data."""
+    """Architecture. ``num_features`` and ``num_classes`` are filled in from the data, and an
+    ``auto`` task is resolved from it."""
+
 
     name: str = DEFAULT_MODEL  # a key of textbatch.models.table.MODEL_TABLE
     layers: int = 2
@@ -130,13 +141,24 @@ class ModelConfig(_JsonConfig):
     blocks: int = 2
     num_features: int = 0
     num_classes: int = 0
+    # single: one label per record (softmax, or one sigmoid logit for 2 classes); multilabel:
+    # any number of labels (one sigmoid + binary cross-entropy per label); auto: multilabel
+    # when a training record has several labels. A saved model holds the resolved task.
+    task: Literal["auto", "single", "multilabel"] = "auto"
 
     def __post_init__(self) -> None:
         _check(self.name in MODEL_NAMES, f"Unknown model {self.name!r}. "
                f"Known: {', '.join(map(repr, MODEL_NAMES))}.")
+        _check(self.task in TASKS, f"task must be one of {', '.join(map(repr, TASKS))}. "
+               f"Got {self.task!r} instead.")
         _check(0.0 <= self.dropout_rate < 1.0, f"dropout_rate must be in [0, 1). Got {self.dropout_rate}.")
         for name in ("layers", "units", "embedding_dim", "filters", "kernel_size", "pool_size", "blocks"):
             _check(getattr(self, name) >= 1, f"{name} must be >= 1. Got {getattr(self, name)}.")
+
+    @property
+    def multilabel(self) -> bool:
+        """Whether the model has one sigmoid per label (``task == "multilabel"``)."""
+        return self.task == "multilabel"
 
 
 @dataclass(frozen=True)
@@ -149,6 +171,9 @@ class TrainConfig(_JsonConfig):
     checkpoint_every: int = 0  # steps; 0 = only at epoch ends
     keep_checkpoints: int = 2
     device: str = "auto"  # auto: CUDA when present, else CPU
+    # multi-label: after training, pick one threshold per label (best F1 on validation) and save
+    # them with the model; else every label is predicted at probability >= 0.5
+    tune_thresholds: bool = False
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, f"epochs must be >= 1. Got {self.epochs}.")

@@ -4,6 +4,10 @@ Counts samples and samples per class, and the exact median number of words per s
 histogram of word counts (memory grows with the longest text, not with the number of texts). From
 those, the guide's rule picks a model: S/W = samples / median words per sample; S/W < 1500 means
 an n-gram MLP, otherwise a sequence model (sepCNN).
+
+Multi-label data (any record with several labels) also gets labels per record (mean and max),
+label cardinality (the mean, Tsoumakas & Katakis' name for it) and density (cardinality / number
+of labels); ``samples_per_class`` then counts a record under each of its labels.
 """
 
 from __future__ import annotations
@@ -50,18 +54,35 @@ class TextStats:
 
     samples_per_class: Counter = field(default_factory=Counter)
     words_per_sample: Counter = field(default_factory=Counter)
+    labels_per_sample: Counter = field(default_factory=Counter)  # number of labels -> records
 
     def update(self, record: Record) -> None:
-        self.samples_per_class[record.label] += 1
+        for name in record.labels or (record.label,):
+            self.samples_per_class[name] += 1
+        self.labels_per_sample[len(record.label_names)] += 1
         self.words_per_sample[len(record.text.split())] += 1
 
     def merge(self, other: "TextStats") -> None:
         self.samples_per_class.update(other.samples_per_class)
         self.words_per_sample.update(other.words_per_sample)
+        self.labels_per_sample.update(other.labels_per_sample)
 
     @property
     def num_samples(self) -> int:
-        return sum(self.samples_per_class.values())
+        return sum(self.words_per_sample.values())
+
+    def multi_label(self, num_classes: int) -> dict | None:
+        """Labels per labelled record (mean = label cardinality, max), label density and the
+        records with several labels; None for single-label data."""
+        labelled = {k: v for k, v in self.labels_per_sample.items() if k > 0}
+        if max(labelled, default=0) < 2:
+            return None
+        records = sum(labelled.values())
+        mean = sum(k * v for k, v in labelled.items()) / records
+        return {"labels_per_sample_mean": round(mean, 4), "labels_per_sample_max": max(labelled),
+                "label_cardinality": round(mean, 4),
+                "label_density": round(mean / num_classes, 4) if num_classes else 0.0,
+                "samples_with_several_labels": sum(v for k, v in labelled.items() if k > 1)}
 
     @property
     def median_words_per_sample(self) -> float:
@@ -89,7 +110,8 @@ class ExploreReport:
             "recommended_model": recommend_model(num_samples, median),
             "skipped_records": dict(self.skipped_records),
             "top_ngrams": [[g, c] for g, c in self.top_ngrams],
-        }
+        } | ({"multi_label": multi} if (multi := self.stats.multi_label(len(self.class_names)))
+             else {})
 
 
 def class_names_for(shards: list[str], read_config: ReadConfig, seen: Iterable[str]) -> list[str]:

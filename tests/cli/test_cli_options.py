@@ -15,7 +15,7 @@ for _name in ("explore", "vectorize"):  # each module registers its command on t
     importlib.import_module(f"textbatch.cli.{_name}")
 
 FLAG_NAMES = ["--format", "--text-column", "--label-column", "--text-field", "--label-field",
-              "--on-bad-records"]
+              "--on-bad-records", "--label-separator"]
 
 
 def _probe_app() -> tuple[typer.Typer, list[ReadConfig]]:
@@ -46,17 +46,18 @@ def test_flags_reach_the_read_config_and_own_flags_still_work():
     result = CliRunner().invoke(app, [
         "x.csv", "--limit", "5", "--format", "csv", "--text-column", "title",
         "--text-column", "2", "--label-column", "0", "--text-field", "body",
-        "--label-field", "y", "--on-bad-records", "skip"])
+        "--label-field", "y", "--on-bad-records", "skip", "--label-separator", "|"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "x.csv 5"
     assert received == [ReadConfig(format="csv", text_columns=("title", 2), label_column=0,
-                                   text_field="body", label_field="y", on_bad_records="skip")]
+                                   text_field="body", label_field="y", on_bad_records="skip",
+                                   label_separator="|")]
 
 
 def test_explore_and_vectorize_take_every_read_flag():
     names = {name for name, _, _ in READ_FLAGS}
     assert names == {"format", "text_column", "label_column", "text_field", "label_field",
-                     "on_bad_records"}
+                     "on_bad_records", "label_separator"}
     for command in ("explore", "vectorize"):
         result = CliRunner().invoke(textbatch_app, [command, "--help"], terminal_width=200)
         assert result.exit_code == 0, result.output

@@ -93,9 +93,9 @@ def test_unlabelled_data_reads_as_label_none(tmp_path: Path) -> None:
     assert [r.label for _, r in reader.read(str(shard), BadRecords())] == [None]
 
 
-def test_several_fasttext_labels_are_flagged(tmp_path: Path) -> None:
-    shard = write(tmp_path, "t.ft", "__label__a one\n__label__a __label__b two\n")
-    check(shard, 2, "several labels ['a', 'b']", "multiple_labels", good=1)
+def test_an_empty_fasttext_label_among_several_is_flagged(tmp_path: Path) -> None:
+    shard = write(tmp_path, "t.ft", "__label__a one\n__label__a __label__ two\n")
+    check(shard, 2, "missing label (empty __label__)", "missing_label", good=1)
 
 
 def test_unparseable_json(tmp_path: Path) -> None:

@@ -68,8 +68,8 @@ def launch(scenario: str, out: Path, timeout_s: float = JOB_TIMEOUT_S) -> list[t
     return results
 
 
-def run_job(scenario: str, out: Path) -> list[dict]:
-    for rank, (code, err) in enumerate(launch(scenario, out)):
+def run_job(scenario: str, out: Path, timeout_s: float = JOB_TIMEOUT_S) -> list[dict]:
+    for rank, (code, err) in enumerate(launch(scenario, out, timeout_s)):
         assert code == 0, f"rank {rank} failed:\n{err[-3000:]}"
     return [json.loads((out / f"rank{r}.json").read_text()) for r in range(WORLD_SIZE)]
 
@@ -117,6 +117,20 @@ def test_distributed_vectorizer_fit_equals_single_process(core_job) -> None:
     np.testing.assert_array_equal(merged.selected_, alone.selected_)
     np.testing.assert_allclose(merged.idf_, alone.idf_, rtol=0, atol=0)
     np.testing.assert_allclose(merged.scores_, alone.scores_, rtol=1e-9)
+
+
+def test_multilabel_validation_sums_across_ranks_like_one_process(tmp_path) -> None:
+    """Multi-label DDP: identical logs on both ranks, and the last epoch's summed validation
+    scores (loss, subset accuracy, micro/macro F1, precision@1) equal one process scoring all
+    validation records with the final weights."""
+    ranks = run_job("multilabel", tmp_path, 2 * JOB_TIMEOUT_S)  # two fits' worth of start-up
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy", "val_micro_f1", "val_macro_f1",
+            "val_precision_at_1")
+    histories = [{k: rank["history"][k] for k in keys} for rank in ranks]
+    assert histories[0] == histories[1]
+    for key in keys[2:]:
+        assert ranks[0]["history"][key][-1] == pytest.approx(ranks[0]["alone"][key], abs=1e-6)
+    assert ranks[0]["weights_sha256"] == ranks[1]["weights_sha256"]
 
 
 # -- what each rank runs -------------------------------------------------------------------------
@@ -224,9 +238,48 @@ def scenario_core(ctx, out: Path) -> None:
     (out / f"rank{ctx.rank}.json").write_text(json.dumps(result, default=float))
 
 
+def multilabel_batch(rows: np.ndarray):
+    """Record ``r`` has features {r % 4 + 2, r % 3 + 6} and labels (r % 2, r % 3 == 0, 1)."""
+    from textbatch.features.batch import SparseBatch
+
+    rows = np.asarray(rows, dtype=np.int64)
+    labels = np.stack([rows % 2, rows % 3 == 0, np.ones_like(rows)], axis=1).astype(np.uint8)
+    ids = np.stack([rows % 4 + 2, rows % 3 + 6], axis=1).reshape(-1)
+    return SparseBatch(ids, np.ones(len(ids), np.float32), np.arange(len(rows) + 1) * 2, labels)
+
+
+def scenario_multilabel(ctx, out: Path) -> None:
+    import torch
+
+    from textbatch.config import ModelConfig
+    from textbatch.data.stream import BatchLoader, BatchStream
+    from textbatch.models import build_model
+    from textbatch.train import Trainer
+    from textbatch.train.distributed import DistributedTrainer
+
+    torch.manual_seed(0)
+    config = ModelConfig(name="mlp", num_features=10, num_classes=3, units=8, task="multilabel")
+    trainer = DistributedTrainer(build_model(config), 3, device="cpu", context=ctx,
+                                 multilabel=True, learning_rate=0.05)
+    source = ArraySource(BLOCK_SIZES)
+    make = lambda shuffle, rank, world: BatchLoader(BatchStream(  # noqa: E731
+        source, LOCAL_BATCH, shuffle=shuffle, seed=3, shuffle_buffer=4, rank=rank,
+        world_size=world, transform=multilabel_batch))
+    train, val = make(True, ctx.rank, ctx.world_size), make(False, ctx.rank, ctx.world_size)
+    trainer.fit(train, train.steps_per_epoch, validation_data=val,
+                validation_steps=val.steps_per_epoch, epochs=EPOCHS, verbose=0)
+    alone = Trainer(trainer.model, 3, device="cpu", multilabel=True)
+    everything = make(False, 0, 1)
+    logs = alone.evaluate(everything, everything.steps_per_epoch, prefix="val_")
+    digest = hashlib.sha256(b"".join(v.detach().numpy().tobytes()
+                                     for v in trainer.model.state_dict().values())).hexdigest()
+    result = {"history": trainer.history.history, "alone": logs, "weights_sha256": digest}
+    (out / f"rank{ctx.rank}.json").write_text(json.dumps(result, default=float))
+
+
 if __name__ == "__main__":
     from textbatch.train.distributed import setup
 
     scenario, folder = sys.argv[1], Path(sys.argv[2])
     context = setup(device="cpu")
-    {"core": scenario_core}[scenario](context, folder)
+    {"core": scenario_core, "multilabel": scenario_multilabel}[scenario](context, folder)

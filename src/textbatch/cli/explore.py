@@ -48,6 +48,12 @@ def _human_summary(summary: dict) -> str:
         f"Recommended model:         {summary['recommended_model']} "
         "(the guide's rule: S/W < 1500 -> n-gram MLP, else sepCNN)",
     ]
+    multi = summary.get("multi_label")
+    if multi:
+        lines.append(f"Labels per sample:         mean {multi['labels_per_sample_mean']:g} "
+                     f"(label cardinality), max {multi['labels_per_sample_max']}, density "
+                     f"{multi['label_density']:g}; {multi['samples_with_several_labels']:,} "
+                     "samples with several labels")
     skipped = summary["skipped_records"]
     lines.append(
         "Skipped records:           "

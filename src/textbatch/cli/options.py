@@ -30,6 +30,10 @@ READ_FLAGS: tuple[tuple[str, Any, Any], ...] = (
      typer.Option("label", "--label-field", help="JSONL/Parquet label field.")),
     ("on_bad_records", str,
      typer.Option("error", "--on-bad-records", help="error | skip (counted).")),
+    ("label_separator", Optional[str],
+     typer.Option(None, "--label-separator", help="CSV/TSV: the label column holds several "
+                  "labels joined by this string (e.g. '|' or ','; quote a CSV field when it is "
+                  "','). Default: one label per row. fastText lines and JSON arrays need none.")),
 )
 
 
@@ -45,6 +49,7 @@ def read_config_from_flags(
     text_field: str,
     label_field: str,
     on_bad_records: str,
+    label_separator: str | None = None,
 ) -> ReadConfig:
     """The ReadConfig the read flags describe (validated by ReadConfig itself)."""
     return ReadConfig(
@@ -54,6 +59,7 @@ def read_config_from_flags(
         text_field=text_field,
         label_field=label_field,
         on_bad_records=on_bad_records,  # type: ignore[arg-type]
+        label_separator=label_separator,
     )
 
 

@@ -67,6 +67,10 @@ def _option(section: str, param: str, f: dataclasses.Field) -> tuple[Any, Any]:
         return Optional[float], typer.Option(None, flag, help=hint)
     if param == "model":
         hint = model_help()
+    if param == "task":
+        hint = ("single | multilabel | auto: multilabel (a sigmoid and binary cross-entropy per "
+                "label) when any training record has several labels, announced in the log; "
+                "default: auto")
     if param == "vectorizer":
         hint = vectorizer_help()
     return Optional[str], typer.Option(None, flag, help=hint)

@@ -3,7 +3,8 @@
 Per shard it records the number of records, a ``Position`` every ``block_size`` records (the seek
 points ``TextSource`` reads blocks from), a per-block histogram of the 100 stable-hash split
 buckets (so the size of any ``val_fraction`` split, per block, is known without re-reading), label
-counts per bucket, and bad records skipped by reason. That is enough for ``steps_per_epoch``,
+counts per bucket (a record with several labels counts once under each), how many records carry
+several labels, and bad records skipped by reason. That is enough for ``steps_per_epoch``,
 ``validation_steps``, class weights and the epoch plan before any training starts.
 
 Each shard's manifest is cached as ``<key>.json`` + ``<key>.{positions,buckets}.npy`` under
@@ -36,7 +37,7 @@ from textbatch.data.split import (
 from textbatch.errors import ConfigError, DataError
 from textbatch.io import atomic_write, redact
 
-VERSION = 1
+VERSION = 2  # 2: multi-label records counted under each label, plus ``multi_label``
 VAL = DEFAULT_VAL_FRACTION
 HEAD_BYTES = 64 * 1024
 Progress = Callable[[int], object]  # called with the number of records just scanned
@@ -61,6 +62,9 @@ class ShardManifest:
     first_lines: dict[str | None, int]  # label -> 1-based line where it first appears
     skipped: dict[str, int] = field(default_factory=dict)
     classes: list[str] | None = None  # declared by the reader (classes.txt), in id order
+    # records with 2+ labels, the most labels on one record, and the line of the first such one
+    multi_label: dict[str, int] = field(
+        default_factory=lambda: {"records": 0, "max_labels": 0, "first_line": 0})
 
     @property
     def num_blocks(self) -> int:
@@ -70,6 +74,7 @@ class ShardManifest:
         return {
             "version": VERSION, "url": redact(self.url), "key": self.key,
             "num_records": self.num_records, "skipped": self.skipped, "classes": self.classes,
+            "multi_label": self.multi_label,
             "labels": [{"label": k, "first_line": self.first_lines[k], "buckets": v.tolist()}
                        for k, v in self.label_buckets.items()],
         }
@@ -80,7 +85,7 @@ class ShardManifest:
         labels = {e["label"]: np.asarray(e["buckets"], np.int64) for e in data["labels"]}
         lines = {e["label"]: int(e["first_line"]) for e in data["labels"]}
         return cls(url, data["key"], int(data["num_records"]), positions, buckets, labels, lines,
-                   dict(data["skipped"]), data["classes"])
+                   dict(data["skipped"]), data["classes"], dict(data["multi_label"]))
 
 
 # -- cache key -------------------------------------------------------------------------------
@@ -135,6 +140,7 @@ def scan_shard(url: str, reader, read_config: ReadConfig, block_size: int, key: 
     rows: list[list[int]] = []
     labels: dict[str | None, list[int]] = {}
     first_lines: dict[str | None, int] = {}
+    multi = {"records": 0, "max_labels": 0, "first_line": 0}
     row: list[int] = []
     count = 0
     for position, record in reader.read(url, bad, None):
@@ -146,11 +152,14 @@ def scan_shard(url: str, reader, read_config: ReadConfig, block_size: int, key: 
             rows.append(row)
         b = bucket(record.text)
         row[b] += 1
-        per_label = labels.get(record.label)
-        if per_label is None:
-            per_label = labels[record.label] = [0] * NUM_BUCKETS
-            first_lines[record.label] = record.line
-        per_label[b] += 1
+        for name in record.labels or (record.label,):
+            per_label = labels.get(name)
+            if per_label is None:
+                per_label = labels[name] = [0] * NUM_BUCKETS
+                first_lines[name] = record.line
+            per_label[b] += 1
+        if record.labels is not None:
+            _count_multi(multi, record)
         count += 1
     if progress is not None and count:
         progress(count - (len(rows) - 1) * block_size)
@@ -158,7 +167,13 @@ def scan_shard(url: str, reader, read_config: ReadConfig, block_size: int, key: 
         url, key, count, np.asarray(positions, np.int64).reshape(-1, 2),
         np.asarray(rows, np.uint32).reshape(-1, NUM_BUCKETS),
         {k: np.asarray(v, np.int64) for k, v in labels.items()}, first_lines,
-        dict(sorted(bad.counts.items())), reader.classes(url))
+        dict(sorted(bad.counts.items())), reader.classes(url), multi)
+
+
+def _count_multi(multi: dict[str, int], record) -> None:
+    multi["records"] += 1
+    multi["max_labels"] = max(multi["max_labels"], len(record.labels))
+    multi["first_line"] = multi["first_line"] or record.line
 
 
 # -- cache -----------------------------------------------------------------------------------
@@ -243,7 +258,8 @@ class Manifest:
         return np.concatenate([split_counts(s.buckets, split, val_fraction) for s in self.shards])
 
     def label_counts(self, split: Split = "all", val_fraction: float = VAL) -> dict[str, int]:
-        """Records per class name of ``split`` (unlabelled records are not counted)."""
+        """Records per class name of ``split`` (unlabelled records are not counted; a record
+        with several labels counts under each)."""
         totals: dict[str, int] = {}
         for shard in self.shards:
             for label, hist in shard.label_buckets.items():
@@ -255,6 +271,17 @@ class Manifest:
     @property
     def num_unlabelled(self) -> int:
         return sum(int(s.label_buckets[None].sum()) for s in self.shards if None in s.label_buckets)
+
+    @property
+    def multi_label(self) -> dict[str, int | str | None]:
+        """Records with several labels over all shards, the most on one record, and where the
+        first one is (``path`` / ``line``, None when there is none): what ``--task`` auto-detects
+        multi-label data by, and what a single-label run's error points at."""
+        first = next((s for s in self.shards if s.multi_label["records"]), None)
+        return {"records": sum(s.multi_label["records"] for s in self.shards),
+                "max_labels": max([s.multi_label["max_labels"] for s in self.shards] + [0]),
+                "path": redact(first.url) if first else None,
+                "line": first.multi_label["first_line"] if first else None}
 
     @property
     def skipped(self) -> dict[str, int]:

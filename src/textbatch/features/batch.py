@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # torch is imported where tensors are made, not by every vect
 @dataclass
 class SparseBatch:
     """``ids`` int64 [nnz], ``weights`` float32 [nnz], ``offsets`` int64 [n + 1] (CSR indptr),
-    ``labels`` int64 [n] or None (unlabelled, e.g. at predict time)."""
+    ``labels`` int64 [n], uint8 0/1 rows [n, num_labels] for multi-label data, or None
+    (unlabelled, e.g. at predict time)."""
 
     ids: np.ndarray
     weights: np.ndarray
@@ -44,7 +45,8 @@ class SparseBatch:
         ).astype(np.int64, copy=False)
         labels = None
         if all(p.labels is not None for p in parts):
-            labels = np.concatenate([p.labels for p in parts]).astype(np.int64, copy=False)
+            labels = np.concatenate([p.labels for p in parts])
+            labels = labels.astype(np.int64, copy=False) if labels.ndim == 1 else labels
         return cls(ids, weights, offsets, labels)
 
     def padded(self, length: int, padding: str = "pre", pad_id: int = 0) -> np.ndarray:
@@ -68,6 +70,7 @@ class SparseBatch:
         import torch
 
         labels = None if self.labels is None else torch.from_numpy(np.asarray(self.labels, np.int64))
+        # multi-label rows come out as int64 [n, C] too: the loss casts them to its float dtype
         if sequence_length is not None:
             return {"tokens": torch.from_numpy(self.padded(sequence_length, padding))}, labels
         inputs = {

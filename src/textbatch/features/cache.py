@@ -1,7 +1,8 @@
 """The vectorize-once cache: the vectorized training set as flat, memory-mappable files.
 
 Like nanoGPT's ``train.bin``: ``ids.bin`` (int32), ``weights.bin`` (float32), ``offsets.bin``
-(int64, CSR indptr, num_records + 1) and ``labels.bin`` (int64), appended chunk by chunk so
+(int64, CSR indptr, num_records + 1) and ``labels.bin`` (int64 ids; for multi-label data uint8
+0/1 rows of ``label_width`` labels, row after row), appended chunk by chunk so
 writing takes constant memory, plus ``manifest.json``. The directory is built under a temporary
 name and renamed into place, so a cache is either complete or absent. The manifest's ``key``
 (data identity + vectorizer config, given by the caller) decides whether a cache may be used:
@@ -63,6 +64,7 @@ class CacheWriter:
         self._files = {name: open(self.directory / f"{name}.bin", "wb") for name in DTYPES}
         self._files["offsets"].write(np.zeros(1, np.int64).tobytes())
         self.num_records, self.nnz = 0, 0
+        self.label_width: int | None = None  # multi-label: labels per row, from the first batch
 
     def __enter__(self) -> "CacheWriter":
         return self
@@ -77,9 +79,18 @@ class CacheWriter:
         self._files["weights"].write(np.asarray(batch.weights, np.float32).tobytes())
         offsets = np.asarray(batch.offsets[1:], np.int64) - batch.offsets[0] + self.nnz
         self._files["offsets"].write(offsets.tobytes())
-        self._files["labels"].write(np.asarray(batch.labels, np.int64).tobytes())
+        self._files["labels"].write(self._label_bytes(np.asarray(batch.labels)))
         self.num_records += len(batch)
         self.nnz += int(batch.offsets[-1] - batch.offsets[0])
+
+    def _label_bytes(self, labels: np.ndarray) -> bytes:
+        """Ids as int64; indicator rows [n, C] as uint8, every batch with the same C."""
+        width = labels.shape[1] if labels.ndim == 2 else None
+        if self.num_records and width != self.label_width:
+            raise ValueError(f"labels of width {width} after {self.label_width}: one cache holds "
+                             "one kind of labels")
+        self.label_width = width
+        return labels.astype(np.int64 if width is None else np.uint8).tobytes()
 
     def finish(self, key: dict[str, Any], block_size: int = 1024) -> None:
         """Flush the arrays to disk, then write the manifest that makes them a cache."""
@@ -89,6 +100,9 @@ class CacheWriter:
         self.close()
         manifest = {"format_version": FORMAT_VERSION, "num_records": self.num_records,
                     "nnz": self.nnz, "block_size": int(block_size), "dtypes": DTYPES, "key": key}
+        if self.label_width is not None:  # single-label manifests stay as they were
+            manifest["dtypes"] = DTYPES | {"labels": "uint8"}
+            manifest["label_width"] = self.label_width
         (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True),
                                                "utf-8")
 
@@ -124,7 +138,9 @@ class CacheSource:
         self.ids = self._map("ids", nnz)
         self.weights = self._map("weights", nnz)
         self.offsets = self._map("offsets", n + 1)
-        self.labels = self._map("labels", n)
+        width = self.manifest.get("label_width")
+        self.labels = (self._map("labels", n) if width is None else
+                       self._map("labels", n * width, "uint8").reshape(n, width))
 
     def __getstate__(self) -> dict:
         """DataLoader workers get the path, not a copy of the data: they map the files again."""
@@ -137,9 +153,9 @@ class CacheSource:
         self.__dict__.update(state)
         self._open_maps()
 
-    def _map(self, name: str, count: int) -> np.ndarray:
+    def _map(self, name: str, count: int, dtype_name: str | None = None) -> np.ndarray:
         path = self.directory / f"{name}.bin"
-        dtype = np.dtype(DTYPES[name])
+        dtype = np.dtype(dtype_name or DTYPES[name])
         size = path.stat().st_size if path.is_file() else -1
         if size != count * dtype.itemsize:
             raise CheckpointError(f"{path}: {size} bytes, expected {count * dtype.itemsize} from "

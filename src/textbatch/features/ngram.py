@@ -5,7 +5,9 @@ Two streaming passes, each holding only sufficient statistics:
 1. document frequencies of every n-gram (``NgramCounter``, budget-bound) -> vocabulary of
    n-grams with ``df >= min_df`` (sorted, like scikit-learn) and ``idf_``;
 2. per class: number of documents, sum and sum of squares of each feature's l2-normalized tf-idf
-   value -> ``f_classif`` scores -> the ``top_k`` best (``selected_``).
+   value -> ``f_classif`` scores -> the ``top_k`` best (``selected_``). Multi-label data
+   (0/1 label rows) keeps the same sums per label plus one group of all documents, and scores
+   each feature by the max over labels of its per-label f_classif (``features/multilabel.py``).
 
 Both reproduce scikit-learn's arithmetic operation for operation (``TfidfVectorizer(ngram_range=
 (1, 2), min_df=2, strip_accents="unicode")`` + ``SelectKBest(f_classif, k)``): rows are normalized
@@ -29,6 +31,7 @@ from textbatch.config import VectorizeConfig
 from textbatch.errors import CheckpointError, ConfigError, TextbatchError
 from textbatch.features.batch import SparseBatch
 from textbatch.features.counting import NgramCounter, bigram_keys, ngram_keys, reduce_counts
+from textbatch.features.multilabel import ALL, multilabel_f_classif, row_groups
 from textbatch.features.persist import check_length, load_state, save_state
 from textbatch.features.selection import (
     f_classif_from_stats,
@@ -148,13 +151,12 @@ class NgramVectorizer(ChunkTransformer):
             if on_rows is not None:
                 on_rows(SparseBatch(cols, values.astype(np.float32),
                                     _row_offsets(rows, num_rows), labels))
-            row_labels = labels[rows]
-            for label in np.unique(labels).tolist():
+            for label, members in row_groups(labels):  # classes, or ALL + each label present
                 if label not in sums:
                     sums[label], squares[label] = np.zeros(size), np.zeros(size)
                     class_counts[label] = 0
-                class_counts[label] += int((labels == label).sum())
-                mine = row_labels == label
+                class_counts[label] += int(members.sum())
+                mine = members[rows]
                 np.add.at(sums[label], cols[mine], values[mine])  # in row order, like scipy
                 np.add.at(squares[label], cols[mine], values[mine] ** 2)
         classes = np.array(sorted(sums), dtype=np.int64)
@@ -179,9 +181,13 @@ class NgramVectorizer(ChunkTransformer):
         self._build_lookup()
 
     def _select(self, stats: dict) -> None:
-        self.scores_ = f_classif_from_stats(stats["class_counts"], stats["sums"], stats["squares"])
+        multilabel = len(stats["classes"]) > 0 and stats["classes"][0] == ALL
+        self.scores_ = (multilabel_f_classif(stats) if multilabel else  # max over labels
+                        f_classif_from_stats(stats["class_counts"], stats["sums"],
+                                             stats["squares"]))
         self.selected_ = select_k_best(self.scores_, self.config.top_k)
-        binary = self.config.nb_scale and len(stats["classes"]) == 2
+        # NB scaling is a two-class ratio: off for multi-label data (see features/multilabel.py)
+        binary = self.config.nb_scale and not multilabel and len(stats["classes"]) == 2
         self.feature_scale_ = (nb_log_count_ratio(stats["sums"][:, self.selected_]) if binary
                                else np.ones(len(self.selected_)))
         self._set_output_index()

@@ -40,7 +40,7 @@ class MLP(nn.Module):
         super().__init__()
         from textbatch.models.table import output_units
 
-        out = output_units(config.num_classes)
+        out = output_units(config.num_classes, config.multilabel)
         self.dropout_rate = config.dropout_rate
         first = config.units if config.layers > 1 else out
         self.first = SparseLinear(config.num_features, first)

@@ -30,7 +30,7 @@ class NgramBag(nn.Module):
         bound = 1.0 / config.embedding_dim
         nn.init.uniform_(self.embedding.weight, -bound, bound)
         self.dropout = nn.Dropout(config.dropout_rate)
-        self.output = nn.Linear(config.embedding_dim, output_units(config.num_classes))
+        self.output = nn.Linear(config.embedding_dim, output_units(config.num_classes, config.multilabel))
         nn.init.zeros_(self.output.weight)
         nn.init.zeros_(self.output.bias)
 

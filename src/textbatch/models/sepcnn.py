@@ -81,7 +81,7 @@ class SepCNN(nn.Module):
             SeparableConv1d(channels, config.filters * 2, config.kernel_size),
             SeparableConv1d(config.filters * 2, config.filters * 2, config.kernel_size),
         )
-        self.output = nn.Linear(config.filters * 2, output_units(config.num_classes))
+        self.output = nn.Linear(config.filters * 2, output_units(config.num_classes, config.multilabel))
         nn.init.xavier_uniform_(self.output.weight)
         nn.init.zeros_(self.output.bias)
 

@@ -34,6 +34,14 @@ def class_head(num_classes: int) -> OutputHead:
     return OutputHead(1, "sigmoid") if num_classes == 2 else OutputHead(num_classes, "softmax")
 
 
+def label_head(num_labels: int) -> OutputHead:
+    """Multi-label: one sigmoid logit per label, each trained by its own binary cross-entropy
+    (fastText's ``-loss ova``, scikit-learn's one-vs-rest), whatever the model."""
+    if num_labels < 1:
+        raise ConfigError(f"A multi-label classifier needs at least 1 label. Got {num_labels}.")
+    return OutputHead(num_labels, "sigmoid")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """One model: how to build it, what it eats and the settings it wants by default."""
@@ -47,7 +55,8 @@ class ModelSpec:
     # {section: {field: value}}: replaces the shared defaults (tuned for the MLP) wherever the
     # user did not set the field (config.with_model_defaults)
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
-    head: Callable[[int], OutputHead] = class_head  # num_classes -> the output layer
+    head: Callable[[int], OutputHead] = class_head  # num_classes -> single-label output layer
+    multilabel_head: Callable[[int], OutputHead] = label_head  # num_labels -> multi-label one
 
 
 MODEL_TABLE: dict[str, ModelSpec] = {spec.name: spec for spec in (
@@ -114,6 +123,7 @@ def vectorizer_help() -> str:
     return f"{' | '.join(kinds)}; default: the model's own ({own})"
 
 
-def output_units(num_classes: int) -> int:
-    """Logits of the output layer: 1 for two classes, else one per class (``class_head``)."""
-    return class_head(num_classes).units
+def output_units(num_classes: int, multilabel: bool = False) -> int:
+    """Logits of the output layer: one per label for multi-label models, else 1 for two
+    classes and one per class otherwise (``class_head``)."""
+    return (label_head if multilabel else class_head)(num_classes).units

@@ -23,16 +23,18 @@ CHUNK = 1_024
 
 
 def evaluate(model_dir: str | Path, data: list[str], out: Path | None = None,
-             on_bad_records: str | None = None) -> dict[str, Any]:
+             on_bad_records: str | None = None, threshold: float | None = None
+             ) -> dict[str, Any]:
     """Accuracy, loss, per-class precision/recall/F1 and the confusion matrix of ``data``;
-    written as ``evaluation.json`` + ``confusion.png`` into ``out`` when given."""
+    written as ``evaluation.json`` + ``confusion.png`` into ``out`` when given. A multi-label
+    model gets per-label precision/recall/F1, micro/macro averages, precision@1 and subset
+    accuracy at its saved thresholds (0.5 without; ``threshold`` replaces them)."""
     from textbatch.artifacts import load_classifier
     from textbatch.data.labels import LabelSet
-    from textbatch.pipeline.metrics import Accumulator
 
     classifier = load_classifier(model_dir)
-    labels = LabelSet(classifier.classes)
-    scores = Accumulator(classifier.num_classes)
+    labels = LabelSet(classifier.classes, classifier.multilabel)
+    scores = _accumulator(classifier, threshold)
     read, bad = _read_config(classifier.config.read, on_bad_records)
     for records in chunked(_records(data, read, bad), CHUNK):
         scores.add(labels.encode(records), classifier.predict_proba([r.text for r in records]))
@@ -43,36 +45,74 @@ def evaluate(model_dir: str | Path, data: list[str], out: Path | None = None,
     return result
 
 
+def _accumulator(classifier: Any, threshold: float | None) -> Any:
+    from textbatch.multilabel import DEFAULT_THRESHOLD, MultiLabelAccumulator
+    from textbatch.pipeline.metrics import Accumulator
+
+    if not classifier.multilabel:
+        return Accumulator(classifier.num_classes)
+    saved = classifier.thresholds if classifier.thresholds is not None else DEFAULT_THRESHOLD
+    return MultiLabelAccumulator(classifier.num_classes,
+                                 saved if threshold is None else threshold)
+
+
 def predict(model_dir: str | Path, data: list[str], output: str,
-            on_bad_records: str | None = None) -> tuple[int, dict[str, int]]:
+            on_bad_records: str | None = None, top_k: int | None = None,
+            threshold: float | None = None) -> tuple[int, dict[str, int]]:
     """Label + probabilities of every record of ``data`` into ``output`` (.csv, .jsonl or ``-``
     for CSV on stdout), written atomically; returns the number of records written and the
-    records skipped by reason (``--on-bad-records skip``)."""
+    records skipped by reason (``--on-bad-records skip``).
+
+    ``label`` is the most probable class. A multi-label model, or any model asked for
+    ``top_k`` / ``threshold``, also writes ``labels``: the labels predicted (see
+    ``Classifier.decide``), most probable first."""
     from textbatch.artifacts import load_classifier
 
     kind = _output_kind(output)  # before the model loads: a typo should fail fast
+    _check_decision(top_k, threshold)
     classifier = load_classifier(model_dir)
     read, bad = _read_config(classifier.config.read, on_bad_records)
     records = _records(data, read, bad, labelled=False)
+    with_labels = classifier.multilabel or top_k is not None or threshold is not None
     count = 0
     with _open_output(output) as handle:
-        write = _writer(kind, handle, classifier.classes)
+        write = _writer(kind, handle, classifier.classes, with_labels)
         for chunk in chunked(records, CHUNK):
             probs = classifier.predict_proba([r.text for r in chunk])
-            for record, row in zip(chunk, probs):
-                write(record.path, record.line, classifier.classes[int(row.argmax())], row)
+            chosen = classifier.decide(probs, top_k, threshold)
+            for record, row, picked in zip(chunk, probs, chosen):
+                write(record.path, record.line, row, _ranked(row, picked, classifier.classes))
             count += len(chunk)
     return count, dict(bad.counts)
 
 
-def predict_text(model_dir: str | Path, text: str) -> dict[str, Any]:
-    """One text: its label and the probability of every class."""
+def predict_text(model_dir: str | Path, text: str, top_k: int | None = None,
+                 threshold: float | None = None) -> dict[str, Any]:
+    """One text: its label, the labels predicted (see ``predict``) and every probability."""
     from textbatch.artifacts import load_classifier
 
+    _check_decision(top_k, threshold)
     classifier = load_classifier(model_dir)
-    probs = classifier.predict_proba([text])[0]
-    return {"label": classifier.classes[int(probs.argmax())],
-            "probabilities": {c: float(p) for c, p in zip(classifier.classes, probs)}}
+    probs = classifier.predict_proba([text])
+    picked = classifier.decide(probs, top_k, threshold)[0]
+    out = {"label": classifier.classes[int(probs[0].argmax())]}
+    if classifier.multilabel or top_k is not None or threshold is not None:
+        out["labels"] = _ranked(probs[0], picked, classifier.classes)
+    out["probabilities"] = {c: float(p) for c, p in zip(classifier.classes, probs[0])}
+    return out
+
+
+def _check_decision(top_k: int | None, threshold: float | None) -> None:
+    if top_k is not None and top_k < 1:
+        raise ConfigError(f"--top-k must be >= 1. Got {top_k}.")
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise ConfigError(f"--threshold must be in [0, 1]. Got {threshold}.")
+
+
+def _ranked(row: np.ndarray, picked: np.ndarray, classes: list[str]) -> list[str]:
+    from textbatch.multilabel import ranked_labels
+
+    return ranked_labels(row, picked, classes)
 
 
 # -- pieces ------------------------------------------------------------------------------------
@@ -115,18 +155,26 @@ def _open_output(output: str) -> Iterator[IO[str]]:
         yield handle
 
 
-def _writer(kind: str, handle: IO[str], classes: list[str]):
+LABELS_JOIN = "|"  # the CSV ``labels`` cell: predicted labels joined, most probable first
+
+
+def _writer(kind: str, handle: IO[str], classes: list[str], with_labels: bool):
+    """A ``write(path, line, probabilities, labels)``; ``labels`` goes out when asked for."""
     if kind == "jsonl":
-        def write_json(path: str, line: int, label: str, row: np.ndarray) -> None:
+        def write_json(path: str, line: int, row: np.ndarray, labels: list[str]) -> None:
             probs = {c: round(float(p), 6) for c, p in zip(classes, row)}
-            handle.write(json.dumps({"path": path, "line": line, "label": label,
-                                     "probabilities": probs}) + "\n")
+            entry = {"path": path, "line": line, "label": classes[int(row.argmax())]}
+            entry |= {"labels": labels} if with_labels else {}
+            handle.write(json.dumps(entry | {"probabilities": probs}) + "\n")
         return write_json
     writer = csv.writer(handle)
-    writer.writerow(["path", "line", "label", *(f"p_{c}" for c in classes)])
+    writer.writerow(["path", "line", "label", *(["labels"] if with_labels else []),
+                     *(f"p_{c}" for c in classes)])
 
-    def write_csv(path: str, line: int, label: str, row: np.ndarray) -> None:
-        writer.writerow([path, line, label, *(f"{float(p):.6f}" for p in row)])
+    def write_csv(path: str, line: int, row: np.ndarray, labels: list[str]) -> None:
+        joined = [LABELS_JOIN.join(labels)] if with_labels else []
+        writer.writerow([path, line, classes[int(row.argmax())], *joined,
+                         *(f"{float(p):.6f}" for p in row)])
     return write_csv
 
 
@@ -136,4 +184,5 @@ def _write_evaluation(out: Path, result: dict[str, Any]) -> None:
 
     with atomic_write(out / "evaluation.json", "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=2)
-    plots.confusion_plot(result["confusion_matrix"], result["classes"], out / "confusion.png")
+    if "confusion_matrix" in result:  # single-label
+        plots.confusion_plot(result["confusion_matrix"], result["classes"], out / "confusion.png")

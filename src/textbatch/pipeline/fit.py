@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from textbatch.config import RunConfig
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from textbatch.data.stream import BatchLoader
     from textbatch.pipeline.resume import RunCheckpoints
     from textbatch.train import EarlyStopping, Trainer
@@ -17,22 +19,28 @@ VAL_BATCH = 2_048  # validation has no gradients: bigger batches are simply fast
 
 
 def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: int,
-              checkpoints: RunCheckpoints | None = None) -> tuple[Trainer, EarlyStopping]:
+              checkpoints: RunCheckpoints | None = None,
+              output_bias: np.ndarray | None = None) -> tuple[Trainer, EarlyStopping]:
     """Build the model, stream the train/val caches, fit with EarlyStopping and the CSV log;
-    with ``checkpoints`` (a RunCheckpoints) also checkpoint, resume and stop cleanly on signals."""
+    with ``checkpoints`` (a RunCheckpoints) also checkpoint, resume and stop cleanly on signals.
+    ``output_bias`` starts the output logits there (multi-label: each label's log-odds)."""
     from textbatch.train.signals import GracefulInterrupt
     from textbatch.models import build_model, input_kind
+    from textbatch.models.registry import set_output_bias
     from textbatch.train import CSVLogger, EarlyStopping, Trainer
     from textbatch.train.collectives import current
     from textbatch.train.distributed import DistributedTrainer
 
     dist = current()
     sequence = input_kind(config.model.name) == "sequence"
+    model = build_model(config.model)
+    if output_bias is not None:
+        set_output_bias(model, output_bias)
     trainer = (DistributedTrainer if dist.is_distributed else Trainer)(
-        build_model(config.model), config.model.num_classes,
+        model, config.model.num_classes,
         learning_rate=config.train.learning_rate, device=config.train.device,
         sequence_length=config.vectorize.max_sequence_length if sequence else None,
-        padding=config.vectorize.padding)
+        padding=config.vectorize.padding, multilabel=config.model.multilabel)
     train = _loader(caches["train"], config, config.stream.batch_size, shuffle=True, dist=dist)
     val = _loader(caches["val"], config, VAL_BATCH, shuffle=False, dist=dist)
     logger = [CSVLogger(out / "history.csv")] if dist.is_rank_zero else []  # rank 0 writes

@@ -88,6 +88,30 @@ def make_splits(train_inputs: list[str], val_inputs: list[str], test_inputs: lis
     return splits, labels, skipped
 
 
+def resolve_task(task: str, manifest: Manifest, labels: LabelSet) -> tuple[LabelSet, str, str]:
+    """The task of a run (``single`` or ``multilabel``), its label set and one line saying why.
+
+    ``auto`` is multi-label exactly when some training record has several labels; ``single``
+    refuses such data, naming the first record with several labels (training on its first label
+    alone would change the task without telling anyone).
+    """
+    from textbatch.errors import DataError
+
+    multi = manifest.multi_label
+    several = (f"{multi['records']:,} of {manifest.num_records():,} training records have "
+               f"several labels (up to {multi['max_labels']})")
+    if task == "single" and multi["records"]:
+        raise DataError(multi["path"], multi["line"], f"record has several labels, but --task "
+                        f"is single ({several})", hint="Pass --task multilabel (or auto).")
+    if task == "auto":
+        task = "multilabel" if multi["records"] else "single"
+        why = several if multi["records"] else "every training record has one label"
+        note = f"Task: {task} (auto: {why})"
+    else:
+        note = f"Task: {task} (--task)"
+    return labels.as_multilabel(task == "multilabel"), task, note
+
+
 def text_batches(source: BlockSource, labels: LabelSet, vectorizer: Vectorizer,
                  chunk_size: int) -> Iterator[SparseBatch]:
     """Labelled SparseBatches of a text source in file order (one pass, constant memory)."""

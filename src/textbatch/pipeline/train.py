@@ -7,6 +7,7 @@ Owns orchestration only; every step is a call into the package that owns it.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
@@ -15,10 +16,12 @@ from textbatch.config import RunConfig, with_model_defaults
 from textbatch.errors import ConfigError
 from textbatch.models.table import MODEL_NAMES, MODEL_TABLE, check_vectorizer
 from textbatch.pipeline.report import PhaseTimer, peak_rss_bytes
-from textbatch.pipeline.sources import Split, make_splits, text_batches
+from textbatch.pipeline.sources import Split, make_splits, resolve_task, text_batches
 from textbatch.pipeline.vectorize import cache_split, fit_and_cache, source_key
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from textbatch.data.labels import LabelSet
     from textbatch.data.text_source import TextSource
     from textbatch.features import Vectorizer
@@ -67,6 +70,10 @@ def train(request: TrainRequest) -> dict[str, Any]:
                                               request.config)
     with timer.phase("explore"):
         config, explored = _resolve_model(request, splits["train"].source)
+    labels, task, note = resolve_task(config.model.task, splits["train"].source.manifest, labels)
+    config = config.replace(model=config.model.replace(task=task))
+    if request.verbose and dist.is_rank_zero:
+        print(note, file=sys.stderr, flush=True)
     seed_everything(config.stream.seed)
     checkpoints = _open_checkpoints(request, config, splits, dist)  # before any expensive pass
     with timer.phase("vectorize"):  # fit + the train cache, text tokenized twice in all
@@ -88,21 +95,23 @@ def train(request: TrainRequest) -> dict[str, Any]:
     from textbatch.pipeline.fit import fit_model
 
     with timer.phase("train"):
-        trainer, stopper = fit_model(config, caches, out, request.verbose, checkpoints)
+        trainer, stopper = fit_model(config, caches, out, request.verbose, checkpoints,
+                                     _label_log_odds(splits["train"].source, labels))
     metrics = _metrics(trainer, stopper, config)
     if not dist.is_rank_zero:  # rank 0 alone evaluates and writes artifacts
         return metrics
-    evaluation = None
+    evaluation, thresholds = None, None
     with timer.phase("evaluate"):
         for name in ("val", "test"):
             if name in splits:
                 batches = (_cached_batches(caches[name]) if name in caches else
                            text_batches(splits[name].source, labels, vectorizer, EVAL_BATCH))
-                evaluation = _evaluate(trainer, batches, labels)
-                metrics[f"{name}_accuracy"] = evaluation["accuracy"]
-                metrics[f"{name}_loss"] = evaluation["loss"]
+                evaluation, tuned = _evaluate(trainer, batches, labels, thresholds,
+                                              tune=name == "val" and config.train.tune_thresholds)
+                thresholds = tuned if tuned is not None else thresholds
+                metrics.update(_split_metrics(name, evaluation, labels.multilabel))
     with timer.phase("save"):
-        _save(out, config, labels, vectorizer, trainer, metrics, evaluation)
+        _save(out, config, labels, vectorizer, trainer, metrics, evaluation, thresholds)
     report = _report(timer, trainer, splits, skipped, vectorizer, explored)
     _write_json(out / "report.json", report)
     return metrics
@@ -180,15 +189,46 @@ def _fit_sequence_length(config: RunConfig, train_cache: Path) -> RunConfig:
     return config.replace(vectorize=config.vectorize.replace(max_sequence_length=length))
 
 
-def _evaluate(trainer: Trainer, batches: Iterable[SparseBatch], labels: LabelSet
-              ) -> dict[str, Any]:
-    """Full metrics (per class, confusion) of labelled SparseBatches, streamed."""
+def _evaluate(trainer: Trainer, batches: Iterable[SparseBatch], labels: LabelSet,
+              thresholds: np.ndarray | None = None, tune: bool = False
+              ) -> tuple[dict[str, Any], np.ndarray | None]:
+    """Full metrics of labelled SparseBatches, streamed: per class and confusion, or for
+    multi-label per label and micro/macro at ``thresholds`` (0.5 when None). With ``tune``
+    (validation, multi-label) the thresholds are chosen on these batches first and the scores
+    are theirs; returns (metrics, the tuned thresholds or None)."""
+    from textbatch.multilabel import DEFAULT_THRESHOLD, MultiLabelAccumulator
     from textbatch.pipeline.metrics import Accumulator
 
-    scores = Accumulator(len(labels))
+    multilabel = labels.multilabel
+    threshold = thresholds if thresholds is not None else DEFAULT_THRESHOLD
+    scores = (MultiLabelAccumulator(len(labels), threshold) if multilabel
+              else Accumulator(len(labels)))
     for batch in batches:
         scores.add(batch.labels, trainer.predict_proba(batch).numpy())
-    return scores.result(list(labels.names))
+    if not (multilabel and tune):
+        return scores.result(list(labels.names)), None
+    tuned = scores.tuned()  # subset accuracy stays the 0.5 one: it needs the records again
+    return scores.result(list(labels.names), tuned), tuned
+
+
+def _label_log_odds(source: TextSource, labels: LabelSet) -> np.ndarray | None:
+    """Multi-label: each label's log-odds among the training records (from the manifest's
+    counts, clipped to 1e-4..1 - 1e-4), where the output logits start; None otherwise."""
+    import numpy as np
+
+    if not labels.multilabel:
+        return None
+    counts = source.manifest.label_counts(source.split, source.val_fraction)
+    p = np.clip(np.array([counts[n] for n in labels.names], np.float64) / len(source),
+                1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def _split_metrics(name: str, evaluation: dict[str, Any], multilabel: bool) -> dict[str, Any]:
+    """metrics.json's entries for one evaluated split."""
+    keys = (("micro_f1", "macro_f1", "precision_at_1", "subset_accuracy", "loss") if multilabel
+            else ("accuracy", "loss"))
+    return {f"{name}_{key}": evaluation[key] for key in keys}
 
 
 def _cached_batches(folder: Path) -> Iterator[SparseBatch]:
@@ -210,14 +250,16 @@ def _metrics(trainer: Trainer, stopper: EarlyStopping, config: RunConfig) -> dic
 
 
 def _save(out: Path, config: RunConfig, labels: LabelSet, vectorizer: Vectorizer, trainer: Trainer,
-          metrics: dict[str, Any], evaluation: dict[str, Any] | None) -> None:
+          metrics: dict[str, Any], evaluation: dict[str, Any] | None,
+          thresholds: np.ndarray | None = None) -> None:
     from textbatch import plots
     from textbatch.artifacts import save_classifier
 
-    save_classifier(out / "model", config, list(labels.names), vectorizer, trainer.model.cpu())
+    save_classifier(out / "model", config, list(labels.names), vectorizer, trainer.model.cpu(),
+                    thresholds=thresholds)
     _write_json(out / "metrics.json", metrics)
     plots.history_plot(trainer.history.history, out / "plots" / "history.png")
-    if evaluation is not None:
+    if evaluation is not None and "confusion_matrix" in evaluation:  # single-label only
         plots.confusion_plot(evaluation["confusion_matrix"], evaluation["classes"],
                              out / "plots" / "confusion.png")
 

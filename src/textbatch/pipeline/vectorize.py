@@ -195,7 +195,9 @@ def vectorize_files(inputs: list[str], out_dir: str | Path, read_config: ReadCon
     out_dir = Path(out_dir)
     manifest = Manifest.build(expand_shards(inputs), read_config, block_size)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fitted = fit_and_cache(TextSource(manifest, split, val_fraction), manifest.classes, config,
+    # multi-label data (any record with several labels) is vectorized with label rows
+    labels = manifest.classes.as_multilabel(bool(manifest.multi_label["records"]))
+    fitted = fit_and_cache(TextSource(manifest, split, val_fraction), labels, config,
                            out_dir / CACHE_DIR, out_dir / VECTORIZER_DIR,
                            cache_key(manifest, split, val_fraction, config),
                            block_size=block_size, reuse=not force, spill_dir=out_dir)

@@ -7,7 +7,9 @@ or a newline.
 
 Columns: ``ReadConfig.text_columns`` (several are joined with a space) and ``label_column``;
 when not given, the columns named ``text`` and ``label`` of a header, or for a headerless file
-of exactly two fields, ``label`` = field 0 and ``text`` = field 1.
+of exactly two fields, ``label`` = field 0 and ``text`` = field 1. With
+``ReadConfig.label_separator`` the label column holds a list (``joy|love``); only that column
+is split, so the separator may appear freely in the text.
 """
 
 from __future__ import annotations
@@ -120,13 +122,23 @@ class DelimitedReader(ReaderBase):
         self, row: list[str], layout: Layout, path: str, line: int, bad: BadRecords
     ) -> Record | None:
         if len(row) != layout.width:
-            bad.handle(path, line, f"expected {layout.width} fields, got {len(row)}",
-                       "field_count")
+            bad.handle(path, line, f"expected {layout.width} fields, got {len(row)}"
+                       f"{self._separator_hint()}", "field_count")
             return None
         parts = [row[i] for i in layout.text]
         text = parts[0] if len(parts) == 1 else " ".join(p for p in parts if p)
         label = row[layout.label].strip() if layout.label is not None else None
         return self.record(text, label, path, line, bad)
+
+
+    def _separator_hint(self) -> str:
+        """Why a row may have too many fields when labels are joined by the delimiter itself."""
+        if self.config.label_separator != self.delimiter:
+            return ""
+        if self.delimiter == ",":
+            return ('; the label separator "," is also the delimiter, so a label list must be '
+                    'quoted ("joy,love")')
+        return "; the label separator is the TSV delimiter (TSV has no quoting): pick another"
 
 
 def _tsv_rows(lines: Lines) -> Iterator[tuple[Position, list[str]]]:

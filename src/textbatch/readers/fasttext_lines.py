@@ -1,9 +1,10 @@
 """One record per line with the label in front: fastText's ``__label__pos some text`` and the
 plain ``label text`` lines of Kim (2014)'s SST-2 files (``1 a stirring , funny ...``).
 
-A fastText line with several labels is a *bad record* (kind ``multiple_labels``), not silently
-cut to its first label: textbatch trains single-label classifiers, and dropping labels would
-change the task without telling anyone. Skip such lines with ``--on-bad-records skip``.
+A fastText line may carry several labels (``__label__joy __label__love some text``): the record
+then has them all (``Record.labels``), as fastText's ``-loss ova`` reads them. Whether the data
+set is then trained as multi-label is decided from the manifest (``--task``), never by cutting a
+line to its first label.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ class _LineReader(LineRecordReader):
         label, body = parsed
         return self.record(body, label, path, line, bad)
 
-    def parse(self, text: str) -> tuple[str | None, str] | str:
-        """``(label, text)``, or the reason the line is bad."""
+    def parse(self, text: str) -> tuple[str | list[str] | None, str] | str:
+        """``(label or labels, text)``, or the reason the line is bad."""
         raise NotImplementedError
 
 
 def _kind(reason: str) -> str:
-    return "multiple_labels" if reason.startswith("several labels") else "missing_label"
+    return "missing_label"
 
 
 class FastTextReader(_LineReader):
@@ -39,16 +40,16 @@ class FastTextReader(_LineReader):
 
     name = "fasttext"
 
-    def parse(self, text: str) -> tuple[str | None, str] | str:
+    def parse(self, text: str) -> tuple[str | list[str] | None, str] | str:
         labels = []
         position = 0
         while (match := _LABEL.match(text, position)) is not None:
             labels.append(match.group(1))
             position = match.end()
-        if len(labels) > 1:
-            return f"several labels {labels} on one line (textbatch is single-label)"
-        if labels and not labels[0]:
+        if any(not label for label in labels):
             return "missing label (empty __label__)"
+        if len(labels) > 1:
+            return labels, text[position:]
         return (labels[0] if labels else None), text[position:]
 
 

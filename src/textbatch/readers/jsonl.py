@@ -1,5 +1,6 @@
 """JSON Lines: one object per line, text and label under ``ReadConfig.text_field`` /
-``label_field``. A label may be a string or a number (kept as its string: 1 -> "1")."""
+``label_field``. A label may be a string or a number (kept as its string: 1 -> "1"), or a JSON
+array of them for multi-label data (``["joy", "love"]``)."""
 
 from __future__ import annotations
 
@@ -32,12 +33,27 @@ class JsonlReader(LineRecordReader):
         if not value or value.isspace():
             bad.handle(path, line, "empty text", "empty_text")
             return None
-        label = obj.get(label_field)
-        if isinstance(label, (dict, list)) or label == "" or (label is None and self.labelled):
+        label = label_value(obj.get(label_field))
+        if label is _INVALID or label == "" or (label is None and self.labelled):
             bad.handle(path, line, f"missing or invalid label in field {label_field!r}",
                        "missing_label")
             return None
-        return Record(value, label_str(label), path, line)
+        return self.record(value, label, path, line, bad)
+
+
+_INVALID = object()
+
+
+def label_value(label: object) -> object:
+    """A JSON/Parquet label as a class name, a list of them (an array), None, or ``_INVALID``
+    (an object, or an array holding anything but strings and numbers)."""
+    if isinstance(label, (list, tuple)):
+        if any(isinstance(item, (dict, list, tuple)) or item is None for item in label):
+            return _INVALID
+        return [label_str(item) for item in label]
+    if isinstance(label, dict):
+        return _INVALID
+    return label_str(label)
 
 
 def label_str(label: object) -> str | None:

@@ -9,7 +9,7 @@ from typing import Iterator
 from textbatch.errors import DataError
 from textbatch.io import local_path, redact
 from textbatch.readers.base import BadRecords, Position, ReaderBase, Record
-from textbatch.readers.jsonl import label_str as _label_str
+from textbatch.readers.jsonl import _INVALID, label_value
 
 
 def _pyarrow_parquet():
@@ -22,7 +22,8 @@ def _pyarrow_parquet():
 
 
 class ParquetReader(ReaderBase):
-    """Reads ``text_field`` / ``label_field`` columns of a Parquet file."""
+    """Reads ``text_field`` / ``label_field`` columns of a Parquet file (a list column of
+    labels gives multi-label records)."""
 
     name = "parquet"
 
@@ -64,7 +65,11 @@ class ParquetReader(ReaderBase):
             if not isinstance(text, str) or not text or text.isspace():
                 bad.handle(path, row + 1, "empty or missing text", "empty_text")
                 continue
-            label = _label_str(labels[index]) if labels is not None else None
+            label = label_value(labels[index]) if labels is not None else None
+            if label is _INVALID:
+                bad.handle(path, row + 1, f"invalid label in column {columns[1]!r}",
+                           "missing_label")
+                continue
             record = self.record(text, label, path, row + 1, bad)
             if record is not None:
                 yield Position(row, row + 1), record

@@ -17,10 +17,12 @@ import itertools
 import time
 from typing import Any, Iterable, Iterator
 
+import numpy as np
 import torch
 from torch import distributed as dist
 from torch.nn import functional as F
 
+from textbatch.multilabel import MultiLabelAccumulator, epoch_scores
 from textbatch.train.callbacks import Logs
 from textbatch.train.collectives import (  # noqa: F401 (re-exported: the public entry points)
     DistContext,
@@ -65,7 +67,7 @@ class DistributedTrainer(Trainer):
         size = len(labels)
         step_size = self._step_size(size)
         logits = self.ddp(**inputs)
-        summed = summed_loss(logits, labels, self.num_classes)
+        summed = summed_loss(logits, labels, self.num_classes, self.multilabel)
         loss = summed * (self.context.world_size / max(step_size, 1))
         total = float(summed.detach())
         return logits, loss, (total / size if size else 0.0)
@@ -100,15 +102,24 @@ class DistributedTrainer(Trainer):
         self._call("on_test_begin", {})
         self.model.eval()
         sums = [0.0, 0.0, 0.0]
+        scores = MultiLabelAccumulator(self.num_classes) if self.multilabel else None
         for batch in itertools.islice(iter(data), steps):
             inputs, labels = self._tensors(batch)
             logits = self.model(**inputs)
-            sums[0] += float(summed_loss(logits, labels, self.num_classes))
+            sums[0] += float(summed_loss(logits, labels, self.num_classes, self.multilabel))
             sums[1] += int(self._correct(logits, labels))
             sums[2] += len(labels)
+            if scores is not None:
+                scores.add(labels.cpu().numpy(), torch.sigmoid(logits).cpu().numpy())
         self.model.train()
-        loss_sum, correct, size = self.context.sum_across(sums, self.device)
+        if scores is not None:  # label counts at 0.5 and top-1 hits, summed like the rest
+            sums += [*np.concatenate(scores.counts(scores.thresholds)).tolist(), scores.top1_hits]
+        summed = self.context.sum_across(sums, self.device)
+        loss_sum, correct, size = summed[:3]
         logs = {f"{prefix}loss": loss_sum / size, f"{prefix}accuracy": correct / size} if size else {}
+        if scores is not None and size:
+            counts = np.asarray(summed[3:-1]).reshape(3, self.num_classes)
+            logs.update(epoch_scores(tuple(counts), int(summed[-1]), int(size), prefix))
         self._call("on_test_end", logs)
         return logs
 
@@ -131,8 +142,13 @@ def _timed_allreduce(trainer, bucket):  # unannotated: DDP rejects string annota
     return future.then(done)
 
 
-def summed_loss(logits: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """The trainer's loss summed over the batch (0, still connected to the graph, when empty)."""
+def summed_loss(logits: torch.Tensor, labels: torch.Tensor, num_classes: int,
+                multilabel: bool = False) -> torch.Tensor:
+    """The trainer's loss summed over the batch (0, still connected to the graph, when empty);
+    multi-label: each record's mean BCE over its labels, summed over records."""
+    if multilabel:
+        return F.binary_cross_entropy_with_logits(
+            logits, labels.to(logits.dtype), reduction="none").mean(dim=1).sum()
     if num_classes == 2:
         return F.binary_cross_entropy_with_logits(logits[:, 0], labels.to(logits.dtype),
                                                   reduction="sum")

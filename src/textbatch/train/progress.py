@@ -7,7 +7,8 @@ from typing import Any
 
 from textbatch.train.callbacks import Callback, Logs
 
-ORDER = ("loss", "accuracy", "val_loss", "val_accuracy")
+ORDER = ("loss", "accuracy", "val_loss", "val_accuracy", "val_micro_f1", "val_macro_f1",
+         "val_precision_at_1")  # the last three: multi-label runs (accuracy = subset accuracy)
 
 
 def format_epoch_line(epoch: int, epochs: int, logs: Logs) -> str:

@@ -19,6 +19,7 @@ from torch.nn import functional as F
 
 from textbatch.features.batch import SparseBatch
 from textbatch.models.predict import batch_probabilities, probabilities  # noqa: F401 (re-export)
+from textbatch.multilabel import MultiLabelAccumulator, epoch_scores
 from textbatch.train.callbacks import Callback, History, Logs
 from textbatch.train.optim import AdamPair
 from textbatch.train.progress import EpochLine, ProgressBar
@@ -28,7 +29,9 @@ Batch = SparseBatch | tuple[dict[str, torch.Tensor], torch.Tensor]
 
 
 class Trainer:
-    """Trains ``model`` for ``num_classes`` classes (1 logit + BCE for 2, else C logits + CE).
+    """Trains ``model`` for ``num_classes`` classes (1 logit + BCE for 2, else C logits + CE),
+    or with ``multilabel`` for ``num_classes`` labels (C logits, a BCE per label; labels are
+    0/1 rows, accuracy is subset accuracy and validation adds micro/macro F1 and precision@1).
 
     ``sequence_length``/``padding`` turn a SparseBatch of token ids into the padded ``tokens``
     tensor sequence models expect; bag models leave them None.
@@ -36,10 +39,11 @@ class Trainer:
 
     def __init__(self, model: nn.Module, num_classes: int, *, learning_rate: float = 1e-3,
                  device: str = "auto", sequence_length: int | None = None,
-                 padding: str = "pre"):
+                 padding: str = "pre", multilabel: bool = False):
         self.device = pick_device(device)
         self.model = model.to(self.device)
         self.num_classes = num_classes
+        self.multilabel = multilabel
         self.optimizer = AdamPair(self.model, learning_rate)
         self.sequence_length, self.padding = sequence_length, padding
         self.callbacks: list[Callback] = []
@@ -144,13 +148,19 @@ class Trainer:
         self._call("on_test_begin", {})
         self.model.eval()
         totals = _Totals()
+        scores = MultiLabelAccumulator(self.num_classes) if self.multilabel else None
         for batch in itertools.islice(iter(data), steps):
             inputs, labels = self._tensors(batch)
             logits = self.model(**inputs)
             totals.add(float(self.loss(logits, labels)), int(self._correct(logits, labels)),
                        len(labels))
+            if scores is not None:
+                scores.add(labels.cpu().numpy(), torch.sigmoid(logits).cpu().numpy())
         self.model.train()
         logs = totals.logs(prefix)
+        if scores is not None and totals.size:
+            logs.update(epoch_scores(scores.counts(scores.thresholds), scores.top1_hits,
+                                     totals.size, prefix))
         self._call("on_test_end", logs)
         return logs
 
@@ -159,17 +169,23 @@ class Trainer:
         saved Classifier's path (``textbatch.models.predict``), on this trainer's model."""
         inputs = batch if isinstance(batch, SparseBatch) else batch[0]
         return batch_probabilities(self.model, inputs, self.num_classes, self.sequence_length,
-                                   self.padding)
+                                   self.padding, self.multilabel)
 
     # -- pieces ---------------------------------------------------------------------------------
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """BCE-with-logits on the single logit for 2 classes, cross-entropy otherwise."""
+        """BCE-with-logits on the single logit for 2 classes, cross-entropy otherwise; for
+        multi-label, BCE-with-logits of every label, averaged over labels and records."""
+        if self.multilabel:
+            return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
         if self.num_classes == 2:
             return F.binary_cross_entropy_with_logits(logits[:, 0], labels.to(logits.dtype))
         return F.cross_entropy(logits, labels)
 
     def _correct(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Records predicted exactly right (multi-label: every label, at probability 0.5)."""
+        if self.multilabel:
+            return ((logits > 0) == labels.bool()).all(dim=1).sum()
         if self.num_classes == 2:
             predicted = (logits[:, 0] > 0).long()
         else:
