@@ -124,7 +124,7 @@ def test_cache_round_trips_label_rows_and_keeps_single_label_files(tmp_path) -> 
 
 def test_vectorize_files_writes_label_rows_for_multilabel_data(tmp_path, monkeypatch) -> None:
     from textbatch.features.cache import CacheSource
-    from textbatch.features.pipeline import vectorize_files
+    from textbatch.pipeline.vectorize import vectorize_files
 
     monkeypatch.setenv("TEXTBATCH_CACHE_DIR", str(tmp_path / "manifests"))
     shard = tmp_path / "t.ft"
