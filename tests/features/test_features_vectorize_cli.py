@@ -72,3 +72,28 @@ def test_a_vectorizer_not_stamped_with_the_cache_key_is_never_reused(tmp_path, m
     again = json.loads(_vectorize(str(data), "--out", str(out), "--top-k", "3").output)
     assert not again["reused"]
     assert json.loads(_vectorize(str(data), "--out", str(out), "--top-k", "3").output)["reused"]
+
+
+def test_a_cache_of_single_label_rows_is_never_reused_for_a_multilabel_task(tmp_path, monkeypatch):
+    """Same text, same settings, other task (``--task multilabel``): labels are stored as
+    indicator rows instead of ids, so the pair on disk must be rebuilt, not reused."""
+    from textbatch.config import ReadConfig, VectorizeConfig
+    from textbatch.data import Manifest, TextSource
+    from textbatch.pipeline.vectorize import cache_key, fit_and_cache
+
+    monkeypatch.setenv("TEXTBATCH_CACHE_DIR", str(tmp_path / "manifests"))
+    data = tmp_path / "train.csv"
+    _write(data, ROWS)
+    manifest = Manifest.build([str(data)], ReadConfig(), 4)
+    config = VectorizeConfig(top_k=3)
+    key = cache_key(manifest, "all", 0.0, config)
+
+    def fit(labels):
+        return fit_and_cache(TextSource(manifest, "all", 0.0), labels, config, tmp_path / "cache",
+                             tmp_path / "vectorizer", key, block_size=4)
+
+    assert not fit(manifest.classes).reused
+    assert fit(manifest.classes).reused
+    multi = fit(manifest.classes.as_multilabel())
+    assert not multi.reused
+    assert CacheSource(multi.cache).labels.shape == (6, 2)  # indicator rows, not ids

@@ -99,6 +99,7 @@ def fit_and_cache(source: BlockSource, labels: LabelSet, config: VectorizeConfig
     cache and the vectorizer, the others wait for the cache.
     """
     cache_dir, vectorizer_dir = Path(cache_dir), Path(vectorizer_dir)
+    key = _with_label_layout(key, labels)
     reused = reusable_vectorizer(cache_dir, vectorizer_dir, key, config) if reuse else None
     if reused is not None:
         return FittedCache(reused, cache_dir, True)
@@ -140,7 +141,13 @@ def cache_split(vectorizer: Vectorizer, source: BlockSource, labels: LabelSet, c
     from textbatch.features.cache import write_cache
 
     rows = vectorizer.iter_transform(record_chunks(source, labels, CHUNK)())
-    return write_cache(cache_dir, rows, key, block_size)
+    return write_cache(cache_dir, rows, _with_label_layout(key, labels), block_size)
+
+
+def _with_label_layout(key: dict[str, Any], labels: LabelSet) -> dict[str, Any]:
+    """``key`` plus how labels are stored (ids or multi-label indicator rows): the same text
+    cached for the other task must never be reused."""
+    return {**key, "multilabel": bool(labels.multilabel)}
 
 
 def _save_stamped(vectorizer: Vectorizer, folder: Path, key: dict[str, Any]) -> None:
