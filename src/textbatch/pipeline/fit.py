@@ -33,7 +33,9 @@ def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: in
         learning_rate=config.train.learning_rate, device=config.train.device,
         sequence_length=config.vectorize.max_sequence_length if sequence else None,
         padding=config.vectorize.padding)
-    train = _loader(caches["train"], config, config.stream.batch_size, shuffle=True, dist=dist)
+    # Sequence batches are padded to their own longest record: group similar lengths (issue 11).
+    train = _loader(caches["train"], config, config.stream.batch_size, shuffle=True, dist=dist,
+                    bucket_by_length=sequence)
     val = _loader(caches["val"], config, VAL_BATCH, shuffle=False, dist=dist)
     logger = [CSVLogger(out / "history.csv")] if dist.is_rank_zero else []  # rank 0 writes
     stopper = EarlyStopping(monitor="val_loss", patience=config.train.patience,
@@ -49,7 +51,7 @@ def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: in
 
 
 def _loader(folder: Path, config: RunConfig, batch_size: int, shuffle: bool,
-            dist: DistContext) -> BatchLoader:
+            dist: DistContext, bucket_by_length: bool = False) -> BatchLoader:
     """This rank's stream of ``batch_size``-record global steps (its share of each)."""
     from textbatch.data.stream import BatchLoader, BatchStream
     from textbatch.features.cache import CacheSource
@@ -57,5 +59,6 @@ def _loader(folder: Path, config: RunConfig, batch_size: int, shuffle: bool,
     source = CacheSource(folder)
     stream = BatchStream(source, dist.local_batch(batch_size), shuffle=shuffle,
                          seed=config.stream.seed, shuffle_buffer=config.stream.shuffle_buffer,
-                         rank=dist.rank, world_size=dist.world_size, transform=source.gather)
+                         rank=dist.rank, world_size=dist.world_size, transform=source.gather,
+                         bucket_by_length=bucket_by_length)
     return BatchLoader(stream, config.stream.num_workers)

@@ -42,6 +42,10 @@ class Trainer:
         self.num_classes = num_classes
         self.optimizer = AdamPair(self.model, learning_rate)
         self.sequence_length, self.padding = sequence_length, padding
+        # Sequence models on a GPU that has bf16 run their convolutions in it (the loss and the
+        # optimizer stay float32); bag models and CPUs keep float32 throughout.
+        self.autocast = (sequence_length is not None and self.device.type == "cuda"
+                         and torch.cuda.is_bf16_supported())
         self.callbacks: list[Callback] = []
         self.history = History()
         self.stop_training = False
@@ -130,7 +134,7 @@ class Trainer:
     def step_loss(self, inputs: dict[str, torch.Tensor], labels: torch.Tensor
                   ) -> tuple[torch.Tensor, torch.Tensor, float]:
         """(logits, the loss to call ``backward`` on, the batch's mean loss as a float)."""
-        logits = self.model(**inputs)
+        logits = self._forward(inputs)
         loss = self.loss(logits, labels)
         return logits, loss, float(loss.detach())
 
@@ -146,7 +150,7 @@ class Trainer:
         totals = _Totals()
         for batch in itertools.islice(iter(data), steps):
             inputs, labels = self._tensors(batch)
-            logits = self.model(**inputs)
+            logits = self._forward(inputs)
             totals.add(float(self.loss(logits, labels)), int(self._correct(logits, labels)),
                        len(labels))
         self.model.train()
@@ -162,6 +166,12 @@ class Trainer:
                                    self.padding)
 
     # -- pieces ---------------------------------------------------------------------------------
+
+    def _forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The model's logits, in float32 (under bf16 autocast where ``self.autocast``)."""
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast):
+            logits = self.model(**inputs)
+        return logits.float()
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """BCE-with-logits on the single logit for 2 classes, cross-entropy otherwise."""
