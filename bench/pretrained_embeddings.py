@@ -39,6 +39,7 @@ model.wv.save_word2vec_format(sys.argv[2])
 
 def tokenized_imdb(out: Path) -> Path:
     """IMDB's training texts (labels unused), one review per line as analyzer tokens."""
+    from textbatch.config import ReadConfig
     from textbatch.readers.base import BadRecords
     from textbatch.readers.registry import read_records
     from textbatch.text.analyzer import Analyzer
@@ -48,9 +49,11 @@ def tokenized_imdb(out: Path) -> Path:
         return path
     analyzer = Analyzer((1, 1))
     shards = [str(SHARED_DATA / "imdb" / "train.csv.gz")]
-    with open(path, "w", encoding="utf-8") as handle:
-        for record in read_records(shards, None, BadRecords("raise")):
+    partial = path.with_suffix(".tmp")
+    with open(partial, "w", encoding="utf-8") as handle:
+        for record in read_records(shards, ReadConfig(), BadRecords("error")):
             handle.write(" ".join(analyzer.tokens(record.text)) + "\n")
+    partial.rename(path)  # a killed run leaves no half file that looks finished
     return path
 
 
