@@ -64,7 +64,7 @@ class DistributedTrainer(Trainer):
         global step (so DDP's mean over ranks is the mean over the step's records)."""
         size = len(labels)
         step_size = self._step_size(size)
-        logits = self.ddp(**inputs)
+        logits = self._forward(inputs, self.ddp)
         summed = summed_loss(logits, labels, self.num_classes)
         loss = summed * (self.context.world_size / max(step_size, 1))
         total = float(summed.detach())
@@ -102,7 +102,7 @@ class DistributedTrainer(Trainer):
         sums = [0.0, 0.0, 0.0]
         for batch in itertools.islice(iter(data), steps):
             inputs, labels = self._tensors(batch)
-            logits = self.model(**inputs)
+            logits = self._forward(inputs)
             sums[0] += float(summed_loss(logits, labels, self.num_classes))
             sums[1] += int(self._correct(logits, labels))
             sums[2] += len(labels)

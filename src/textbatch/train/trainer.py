@@ -167,10 +167,12 @@ class Trainer:
 
     # -- pieces ---------------------------------------------------------------------------------
 
-    def _forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The model's logits, in float32 (under bf16 autocast where ``self.autocast``)."""
+    def _forward(self, inputs: dict[str, torch.Tensor], module: nn.Module | None = None
+                 ) -> torch.Tensor:
+        """Logits of ``module`` (the model, or its DDP wrapper), in float32 (computed under bf16
+        autocast where ``self.autocast``)."""
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast):
-            logits = self.model(**inputs)
+            logits = (module or self.model)(**inputs)
         return logits.float()
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
