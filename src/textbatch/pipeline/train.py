@@ -146,6 +146,8 @@ def _resolve_model(request: TrainRequest, train_source: TextSource) -> tuple[Run
     if name == "auto":
         explored = _explore(train_source)
         name = explored["recommended_model"]
+        if request.verbose:
+            print(_announce(explored, request.config), flush=True)
     if name not in MODEL_TABLE:
         raise ConfigError(f"Unknown model {name!r}. Known: ['auto', "
                           f"{', '.join(repr(k) for k in MODEL_NAMES)}].")
@@ -155,6 +157,15 @@ def _resolve_model(request: TrainRequest, train_source: TextSource) -> tuple[Run
     config = config.replace(model=config.model.replace(name=name),
                             vectorize=config.vectorize.replace(kind=kind))
     return _embedding_dim_from_file(config, request.given), explored
+
+
+def _announce(explored: dict, config: RunConfig) -> str:
+    """``auto``'s choice, with a projected time where it is sepCNN on a CPU for hours."""
+    from textbatch.models.cost import auto_announcement
+    from textbatch.train.seeds import pick_device
+
+    on_gpu = pick_device(config.train.device).type != "cpu"
+    return auto_announcement(explored, config.train.epochs, on_gpu)
 
 
 def _embedding_dim_from_file(config: RunConfig, given: frozenset[str] | None) -> RunConfig:
