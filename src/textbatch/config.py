@@ -69,6 +69,10 @@ class StreamConfig(_JsonConfig):
     block_size: int = 1_024  # records between two seek points in the manifest
     val_fraction: float = 0.1  # carved by stable hash when no validation file is given
     num_workers: int = 0
+    bucket_by_length: bool = field(default=True, metadata={"help": (
+        "sequence models: batch records of similar length together (each batch is padded to "
+        "its own longest record), in a random batch order that is a pure function of --seed "
+        "and the epoch; --no-bucket-by-length mixes lengths freely; default: on")})
 
     def __post_init__(self) -> None:
         _check(self.batch_size >= 1, f"batch_size must be >= 1. Got {self.batch_size}.")

@@ -95,7 +95,7 @@ def _fit_stage(model: torch.nn.Module, config: RunConfig, caches: dict[str, Path
         padding=config.vectorize.padding)
     # Sequence batches are padded to their own longest record: group similar lengths (issue 11).
     train = _loader(caches["train"], config, config.stream.batch_size, shuffle=True, dist=dist,
-                    bucket_by_length=sequence)
+                    bucket_by_length=sequence and config.stream.bucket_by_length)
     val = _loader(caches["val"], config, VAL_BATCH, shuffle=False, dist=dist)
     logger = [CSVLogger(history)] if dist.is_rank_zero else []  # rank 0 writes
     stopper = EarlyStopping(monitor="val_loss", patience=config.train.patience,
