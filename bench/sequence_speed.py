@@ -32,8 +32,9 @@ from _common import SHARED_DATA, print_table  # noqa: E402
 BATCH, LENGTH = 128, 500
 
 
-def build_cache(folder: Path) -> Path:
-    """IMDB train as a sequence cache (vectorizer fit + rows), reused when present."""
+def build_cache(folder: Path, inputs: list[str] | None = None) -> Path:
+    """``inputs`` (default IMDB train) as a sequence cache (the guide's vectorizer fitted, rows
+    written in the same pass), reused when present."""
     from textbatch.config import ReadConfig, RunConfig, VectorizeConfig
     from textbatch.features import make_vectorizer
     from textbatch.features.cache import write_cache
@@ -44,12 +45,14 @@ def build_cache(folder: Path) -> Path:
         return folder
     config = RunConfig(read=ReadConfig(), vectorize=VectorizeConfig(kind="sequence",
                                                                     top_k=20_000))
-    splits, labels, _ = make_splits([str(SHARED_DATA / "imdb" / "train.csv.gz")], [], [], config)
+    inputs = inputs or [str(SHARED_DATA / "imdb" / "train.csv.gz")]
+    splits, labels, _ = make_splits(inputs, [], [], config)
     vectorizer = make_vectorizer(config.vectorize)
     rows = vectorizer.fit_transform(record_chunks(splits["train"].source, labels, 4096),
                                     spill_dir=folder.parent, chunk_size=4096)
     write_cache(folder, rows, {"bench": "sequence_speed"}, 1024)
-    (folder.parent / "num_features.txt").write_text(str(vectorizer.num_features))
+    sizes = {"num_features": int(vectorizer.num_features), "num_classes": len(labels)}
+    (folder / "sizes.json").write_text(json.dumps(sizes))
     return folder
 
 
@@ -64,14 +67,14 @@ def measure(cache: Path, mode: str, steps: int) -> dict:
     from textbatch.train import Trainer
 
     torch.manual_seed(0)
-    num_features = int((cache.parent / "num_features.txt").read_text())
-    config = ModelConfig(name="sepcnn", dropout_rate=0.2, num_features=num_features,
-                         num_classes=2)
+    sizes = json.loads((cache / "sizes.json").read_text())
+    config = ModelConfig(name="sepcnn", dropout_rate=0.2, num_features=sizes["num_features"],
+                         num_classes=sizes["num_classes"])
     source = CacheSource(cache)
     bucketed = {"bucket_by_length": True} if mode == "bucketed" else {}  # older trees lack it
     stream = BatchStream(source, BATCH, seed=0, transform=source.gather, **bucketed)
     fixed = mode in ("fixed 500", "baseline")
-    trainer = Trainer(build_model(config), 2, learning_rate=1e-3, device="cpu",
+    trainer = Trainer(build_model(config), config.num_classes, learning_rate=1e-3, device="cpu",
                       sequence_length=None if fixed else LENGTH)
     batches = iter(stream)
     positions = 0
