@@ -38,7 +38,7 @@ def build_cache(folder: Path, inputs: list[str] | None = None) -> Path:
     from textbatch.config import ReadConfig, RunConfig, VectorizeConfig
     from textbatch.features import make_vectorizer
     from textbatch.features.cache import write_cache
-    from textbatch.features.pipeline import record_chunks
+    from textbatch.data.chunked import record_chunks
     from textbatch.pipeline.sources import make_splits
 
     if (folder / "manifest.json").is_file():
