@@ -75,6 +75,10 @@ class StreamConfig(_JsonConfig):
     block_size: int = 1_024  # records between two seek points in the manifest
     val_fraction: float = 0.1  # carved by stable hash when no validation file is given
     num_workers: int = 0
+    bucket_by_length: bool = field(default=True, metadata={"help": (
+        "sequence models: batch records of similar length together (each batch is padded to "
+        "its own longest record), in a random batch order that is a pure function of --seed "
+        "and the epoch; --no-bucket-by-length mixes lengths freely; default: on")})
 
     def __post_init__(self) -> None:
         _check(self.batch_size >= 1, f"batch_size must be >= 1. Got {self.batch_size}.")
@@ -139,6 +143,15 @@ class ModelConfig(_JsonConfig):
     kernel_size: int = 3
     pool_size: int = 3
     blocks: int = 2
+    # sepCNN only: word vectors for the embedding, as the guide's fine-tuned GloVe model
+    pretrained_embeddings: str = field(default="", metadata={"help": (
+        "sepcnn: a GloVe .txt / word2vec text / fastText .vec file (or URL, compressed or not) "
+        "of word vectors to start the embedding from; --embedding-dim follows the file; the "
+        "embedding stays frozen unless --fine-tune-embeddings; default: none (random)")})
+    fine_tune_embeddings: bool = field(default=False, metadata={"help": (
+        "with --pretrained-embeddings: train with the embedding frozen, then again from that "
+        "stage's best weights with it trainable (the guide's two stages, each with its own "
+        "early stopping); default: off (frozen throughout)")})
     num_features: int = 0
     num_classes: int = 0
     # single: one label per record (softmax, or one sigmoid logit for 2 classes); multilabel:
@@ -154,6 +167,8 @@ class ModelConfig(_JsonConfig):
         _check(0.0 <= self.dropout_rate < 1.0, f"dropout_rate must be in [0, 1). Got {self.dropout_rate}.")
         for name in ("layers", "units", "embedding_dim", "filters", "kernel_size", "pool_size", "blocks"):
             _check(getattr(self, name) >= 1, f"{name} must be >= 1. Got {getattr(self, name)}.")
+        _check(not self.fine_tune_embeddings or bool(self.pretrained_embeddings),
+               "--fine-tune-embeddings needs --pretrained-embeddings FILE.")
 
     @property
     def multilabel(self) -> bool:

@@ -15,6 +15,13 @@ mosaicml/streaming, made exact):
 
 Loading a window is therefore the only O(window) memory. With ``shuffle=False`` the order is the
 file order.
+
+Optionally (sequence models, issue 11) a shuffled window is then *bucketed by length*
+(``length_buckets``): its records are ordered by length band and cut into groups of one global
+step, aligned to step boundaries, whose order is permuted with an RNG of (seed, epoch, window).
+Each batch then holds records of similar length (little padding) while the order of batches
+stays random; it is still a pure function of (seed, epoch) and the records' lengths, so every
+rank and every resumed run computes the same plan.
 """
 
 from __future__ import annotations
@@ -61,6 +68,32 @@ class EpochPlan:
             return None
         size = int(self.window_starts[window + 1] - self.window_starts[window])
         return _rng(self.seed, self.epoch, window).permutation(size)
+
+
+# Records whose lengths fall in the same band (each ~10% wider than the one before) are
+# interchangeable for padding and keep their shuffled order, so a batch is not a sorted run.
+LENGTH_BAND_RATIO = 1.1
+
+
+def length_buckets(lengths: np.ndarray, *, seed: int, epoch: int, window: int, start: int,
+                   group: int) -> np.ndarray:
+    """Order of a shuffled window's records (``lengths`` in their plan order) that puts records
+    of one length band together in groups of ``group`` (= batch size x ranks) plan positions.
+
+    Groups are aligned to multiples of ``group`` counted from plan position 0 (the window
+    begins at ``start``), so each global step reads one group; the partial groups at the window's
+    two ends stay in place and the whole groups between them are permuted.
+    """
+    bands = np.floor(np.log1p(np.asarray(lengths, np.float64)) / np.log(LENGTH_BAND_RATIO))
+    order = np.argsort(bands, kind="stable")  # ties keep the window's shuffled order
+    head = min((-start) % group, len(order))
+    whole = (len(order) - head) // group
+    if whole > 1:
+        stop = head + whole * group
+        groups = order[head:stop].reshape(whole, group)
+        permuted = groups[_rng(seed, epoch, window, 1).permutation(whole)].ravel()
+        order = np.concatenate([order[:head], permuted, order[stop:]])
+    return order
 
 
 def _rng(*entropy: int) -> np.random.Generator:

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from textbatch.data.plan import EpochPlan, advance, make_plan, rank_slice, steps_per_epoch
+from textbatch.data.plan import (EpochPlan, advance, length_buckets, make_plan, rank_slice,
+                                 steps_per_epoch)
 from textbatch.data.source import BlockSource
 from textbatch.errors import CheckpointError, ConfigError, DataError, TextbatchError
 
@@ -46,11 +47,14 @@ def _take(items: Sequence, order: np.ndarray | None) -> Sequence:
     return [items[i] for i in order]
 
 
-def load_window(source: BlockSource, plan: EpochPlan, window: int) -> Sequence:
+def load_window(source: BlockSource, plan: EpochPlan, window: int,
+                bucket_group: int = 0) -> Sequence:
     """The window's items in plan order (its blocks read, concatenated and permuted).
 
     Blocks are read in index (file) order, so neighbouring blocks are one continued read for
-    sources that support it (``TextSource``), then arranged in plan order.
+    sources that support it (``TextSource``), then arranged in plan order. With
+    ``bucket_group`` (a shuffled plan and a source with ``item_lengths``, e.g. a sequence cache)
+    the window is then grouped by record length (``plan.length_buckets``).
     """
     blocks = plan.blocks_of(window)
     lengths = plan.block_lengths[plan.window_blocks[window]: plan.window_blocks[window + 1]]
@@ -63,7 +67,13 @@ def load_window(source: BlockSource, plan: EpochPlan, window: int) -> Sequence:
                 f"expected {expected} records, read {len(part)}: the data changed after "
                 "its manifest was built", hint="Rebuild the manifest (delete its cache entry).")
         parts[block] = part
-    return _take(_concat([parts[b] for b in blocks.tolist()]), plan.window_permutation(window))
+    items = _take(_concat([parts[b] for b in blocks.tolist()]), plan.window_permutation(window))
+    if bucket_group and plan.shuffle:
+        order = length_buckets(source.item_lengths(items), seed=plan.seed, epoch=plan.epoch,
+                               window=window, start=int(plan.window_starts[window]),
+                               group=bucket_group)
+        items = _take(items, order)
+    return items
 
 
 class BatchStream(IterableDataset):
@@ -79,6 +89,9 @@ class BatchStream(IterableDataset):
         transform: ``items -> batch``, run where the batch is made (inside DataLoader workers);
             it must accept an empty sequence (the last step of a rank may be empty).
         epochs: stop after this many epochs (counted from 0); None = endless.
+        bucket_by_length: with ``shuffle``, put records of similar length in the same batch
+            (the source must have ``item_lengths(items)``); for sequence models, whose batches
+            are padded to their own longest record.
     """
 
     def __init__(
@@ -93,6 +106,7 @@ class BatchStream(IterableDataset):
         world_size: int = 1,
         transform: Transform | None = None,
         epochs: int | None = None,
+        bucket_by_length: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1. Got {batch_size}.")
@@ -101,11 +115,15 @@ class BatchStream(IterableDataset):
                               f"Got seed={seed}, shuffle_buffer={shuffle_buffer}.")
         if not 0 <= rank < world_size:
             raise ConfigError(f"rank must be in [0, world_size={world_size}). Got {rank}.")
+        if bucket_by_length and not hasattr(source, "item_lengths"):
+            raise ConfigError(f"bucket_by_length needs a source with item_lengths(); "
+                              f"{type(source).__name__} has none.")
         if epochs is not None and epochs < 0:
             raise ConfigError(f"epochs must be >= 0 or None. Got {epochs}.")
         self.source, self.batch_size, self.shuffle, self.seed = source, batch_size, shuffle, seed
         self.shuffle_buffer, self.rank, self.world_size = shuffle_buffer, rank, world_size
         self.transform, self.epochs = transform, epochs
+        self.bucket_group = batch_size * world_size if bucket_by_length and shuffle else 0
         self.num_records = int(np.asarray(source.block_sizes, dtype=np.int64).sum())
         self.steps_per_epoch = steps_per_epoch(self.num_records, batch_size, world_size)
         self._epoch, self._step = 0, 0
@@ -128,7 +146,8 @@ class BatchStream(IterableDataset):
     def _window_items(self, plan: EpochPlan, window: int) -> Sequence:
         if self._window is None or self._window[:2] != (plan.epoch, window):
             self._window = None  # free the old window before reading the new one
-            self._window = (plan.epoch, window, load_window(self.source, plan, window))
+            items = load_window(self.source, plan, window, self.bucket_group)
+            self._window = (plan.epoch, window, items)
         return self._window[2]
 
     def batch_items(self, epoch: int, step: int) -> Sequence:

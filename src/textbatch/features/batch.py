@@ -3,7 +3,7 @@
 Strings die in the vectorizer; from here on a batch is CSR-style arrays: feature ids and weights
 for every record, back to back, with ``offsets`` marking where each record starts. The n-gram MLP
 and the fastText-style bag feed these straight to ``nn.EmbeddingBag`` (never a dense 20,000-wide
-matrix); sepCNN asks for them padded to ``max_sequence_length``.
+matrix); sepCNN asks for them padded to the batch's longest record (``sequences``).
 """
 
 from __future__ import annotations
@@ -52,27 +52,42 @@ class SparseBatch:
     def padded(self, length: int, padding: str = "pre", pad_id: int = 0) -> np.ndarray:
         """Token ids as an int64 [n, length] matrix, cut or padded like Keras ``pad_sequences``
         (``padding`` and truncation on the same side, as the guide uses them)."""
+        return self._pad(length, cut=padding, align="right" if padding == "pre" else "left",
+                         pad_id=pad_id)
+
+    def sequences(self, max_length: int, cut: str = "pre") -> np.ndarray:
+        """Token ids padded only to this batch's longest record (at most ``max_length``),
+        records left-aligned with the padding after them, long records cut on the ``cut``
+        side ("pre" keeps their end, as the guide's truncation). What sepCNN's masked layers
+        take: a batch of short records costs short-record compute (issue 11)."""
+        longest = int(np.diff(self.offsets).max()) if len(self) else 0
+        return self._pad(max(1, min(max_length, longest)), cut=cut, align="left")
+
+    def _pad(self, length: int, cut: str, align: str, pad_id: int = 0) -> np.ndarray:
+        """[n, length] ids: each record cut to ``length`` on the ``cut`` side ("pre" keeps its
+        end), placed at the ``align`` side of its row, the rest ``pad_id``."""
+        lengths = np.diff(self.offsets)
+        kept = np.minimum(lengths, length)
+        rows = np.repeat(np.arange(len(self)), kept)
+        first = self.offsets[:-1] + (lengths - kept if cut == "pre" else 0)
+        within = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)
+        column = within + (np.repeat(length - kept, kept) if align == "right" else 0)
         out = np.full((len(self), length), pad_id, dtype=np.int64)
-        for row in range(len(self)):
-            seq = self.ids[self.offsets[row] : self.offsets[row + 1]]
-            seq = seq[-length:] if padding == "pre" else seq[:length]
-            if padding == "pre":
-                out[row, length - len(seq) :] = seq
-            else:
-                out[row, : len(seq)] = seq
+        out[rows, column] = self.ids[np.repeat(first, kept) + within]
         return out
 
     def to_tensors(
         self, sequence_length: int | None = None, padding: str = "pre"
     ) -> "tuple[dict[str, torch.Tensor], torch.Tensor | None]":
         """Model inputs and labels. Bag models take ``ids/offsets/weights``; with
-        ``sequence_length`` the inputs are ``{"tokens": [n, sequence_length]}`` for sepCNN."""
+        ``sequence_length`` the inputs are ``{"tokens": [n, length]}`` for sepCNN, ``length``
+        this batch's longest record capped at ``sequence_length`` (see ``sequences``)."""
         import torch
 
         labels = None if self.labels is None else torch.from_numpy(np.asarray(self.labels, np.int64))
         # multi-label rows come out as int64 [n, C] too: the loss casts them to its float dtype
         if sequence_length is not None:
-            return {"tokens": torch.from_numpy(self.padded(sequence_length, padding))}, labels
+            return {"tokens": torch.from_numpy(self.sequences(sequence_length, padding))}, labels
         inputs = {
             "ids": torch.from_numpy(np.ascontiguousarray(self.ids, dtype=np.int64)),
             "offsets": torch.from_numpy(np.ascontiguousarray(self.offsets[:-1], dtype=np.int64)),

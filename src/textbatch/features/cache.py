@@ -192,6 +192,11 @@ class CacheSource:
         start = index * self.block_size
         return np.arange(start, start + int(self._block_sizes[index]), dtype=np.int64)
 
+    def item_lengths(self, row_ids: np.ndarray) -> np.ndarray:
+        """Stored length (ids) of each row: what length bucketing sorts by."""
+        rows = np.asarray(row_ids, dtype=np.int64)
+        return self.offsets[rows + 1] - self.offsets[rows]
+
     def iter_chunks(self, size: int) -> Iterator[SparseBatch]:
         """All rows in order, ``size`` at a time (sequential reads)."""
         for start in range(0, len(self), size):

@@ -67,7 +67,8 @@ MODEL_TABLE: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("sepcnn", "textbatch.models.sepcnn:SepCNN", "sequence", "sequence", ("sequence",),
               "the guide's separable CNN over token sequences",
               {"model": {"dropout_rate": 0.2}, "train": {"learning_rate": 1e-3},
-               "vectorize": {"top_k": 20_000}}),  # the guide's sequence vocabulary
+               "vectorize": {"top_k": 20_000},  # the guide's sequence vocabulary
+               "stream": {"batch_size": 128}}),  # batch_train_sequence_model.py's
     # fastText-style table: 2M buckets x 200 dims (+ SparseAdam state) peaked at 8.6 GB RSS.
     # IMDB test / peak RSS: 64 dims 0.898 / 1.67 GB, 32 dims 0.901 / 1.35 GB. Its row-wise
     # Adagrad wants a larger step than Adam: IMDB val 0.919 after 2 epochs at 0.1, 0.913 after 4

@@ -94,9 +94,15 @@ def train(request: TrainRequest) -> dict[str, Any]:
             source_key(val_source, config.vectorize), config.stream.block_size))
     from textbatch.pipeline.fit import fit_model
 
+    with timer.phase("embeddings"):
+        vectors = _pretrained(config, vectorizer, request.verbose)
     with timer.phase("train"):
-        trainer, stopper = fit_model(config, caches, out, request.verbose, checkpoints,
-                                     _label_log_odds(splits["train"].source, labels))
+        trainer, stopper = fit_model(
+            config, caches, out, request.verbose, checkpoints,
+            embedding=None if vectors is None else vectors.matrix,
+            fine_tune_checkpoints=_open_checkpoints(request, config, splits, dist, "fine_tune")
+            if config.model.fine_tune_embeddings else None,
+            output_bias=_label_log_odds(splits["train"].source, labels))
     metrics = _metrics(trainer, stopper, config)
     if not dist.is_rank_zero:  # rank 0 alone evaluates and writes artifacts
         return metrics
@@ -113,6 +119,9 @@ def train(request: TrainRequest) -> dict[str, Any]:
     with timer.phase("save"):
         _save(out, config, labels, vectorizer, trainer, metrics, evaluation, thresholds)
     report = _report(timer, trainer, splits, skipped, vectorizer, explored)
+    if vectors is not None:
+        report["pretrained_embeddings"] = {"file": vectors.path, "found": vectors.found,
+                                           "vocabulary": vectors.wanted, "dim": vectors.dim}
     _write_json(out / "report.json", report)
     return metrics
 
@@ -125,13 +134,15 @@ def is_rank_zero() -> bool:
 
 
 def _open_checkpoints(request: TrainRequest, config: RunConfig, splits: dict[str, Split],
-                      dist: DistContext) -> RunCheckpoints:
+                      dist: DistContext, stage: str = "") -> RunCheckpoints:
     """Resume from ``out/checkpoints`` when it holds a checkpoint of this very run (same data and
-    settings), refuse one of another run, or start over with ``--overwrite``."""
+    settings), refuse one of another run, or start over with ``--overwrite``. A later training
+    ``stage`` (fine-tuning) keeps its own checkpoints under ``out/<stage>/checkpoints``."""
     from textbatch.pipeline.resume import RunCheckpoints, run_fingerprint
 
     data = {name: splits[name].source.manifest for name in ("train", "val")}
-    return RunCheckpoints.open(Path(request.out), run_fingerprint(config, data, dist.world_size),
+    folder = Path(request.out) / stage if stage else Path(request.out)
+    return RunCheckpoints.open(folder, run_fingerprint(config, data, dist.world_size),
                                resume=request.resume, overwrite=request.overwrite,
                                keep=config.train.keep_checkpoints, writer=dist.is_rank_zero)
 
@@ -144,6 +155,8 @@ def _resolve_model(request: TrainRequest, train_source: TextSource) -> tuple[Run
     if name == "auto":
         explored = _explore(train_source)
         name = explored["recommended_model"]
+        if request.verbose:
+            print(_announce(explored, request.config), flush=True)
     if name not in MODEL_TABLE:
         raise ConfigError(f"Unknown model {name!r}. Known: ['auto', "
                           f"{', '.join(repr(k) for k in MODEL_NAMES)}].")
@@ -152,7 +165,53 @@ def _resolve_model(request: TrainRequest, train_source: TextSource) -> tuple[Run
     config = with_model_defaults(config, name, request.given)  # the one place they apply
     config = config.replace(model=config.model.replace(name=name),
                             vectorize=config.vectorize.replace(kind=kind))
-    return config, explored
+    return _embedding_dim_from_file(config, request.given), explored
+
+
+def _announce(explored: dict, config: RunConfig) -> str:
+    """``auto``'s choice, with a projected time where it is sepCNN on a CPU for hours."""
+    from textbatch.models.cost import auto_announcement
+    from textbatch.train.seeds import pick_device
+
+    on_gpu = pick_device(config.train.device).type != "cpu"
+    return auto_announcement(explored, config.train.epochs, on_gpu)
+
+
+def _embedding_dim_from_file(config: RunConfig, given: frozenset[str] | None) -> RunConfig:
+    """With ``--pretrained-embeddings``, the embedding takes the file's dimension; an
+    ``--embedding-dim`` that says otherwise is an error, not a silent choice."""
+    from textbatch.config import ModelConfig
+    from textbatch.features.pretrained import vector_dim
+
+    path = config.model.pretrained_embeddings
+    if not path:
+        return config
+    if config.model.name != "sepcnn":
+        raise ConfigError(f"--pretrained-embeddings is for --model sepcnn (its embedding); "
+                          f"the model is {config.model.name!r}.")
+    dim = vector_dim(path)
+    chosen = config.model.embedding_dim
+    set_by_user = ("model.embedding_dim" in given if given is not None
+                   else chosen != ModelConfig().embedding_dim)
+    if set_by_user and chosen != dim:
+        raise ConfigError(f"--embedding-dim {chosen} does not match {path}, whose vectors have "
+                          f"{dim} dimensions. Drop --embedding-dim (it follows the file) or "
+                          "pass the file's.")
+    return config.replace(model=config.model.replace(embedding_dim=dim))
+
+
+def _pretrained(config: RunConfig, vectorizer: Any, verbose: int) -> Any:
+    """The pretrained vectors of the vocabulary's words (None without the flag); says how many
+    of the words the file had."""
+    path = config.model.pretrained_embeddings
+    if not path:
+        return None
+    from textbatch.features.pretrained import read_vectors
+
+    vectors = read_vectors(path, vectorizer.vocabulary_, int(vectorizer.num_features))
+    if verbose:
+        print(vectors.summary(), flush=True)
+    return vectors
 
 
 def _explore(source: TextSource) -> dict[str, Any]:

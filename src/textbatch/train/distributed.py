@@ -66,7 +66,7 @@ class DistributedTrainer(Trainer):
         global step (so DDP's mean over ranks is the mean over the step's records)."""
         size = len(labels)
         step_size = self._step_size(size)
-        logits = self.ddp(**inputs)
+        logits = self._forward(inputs, self.ddp)
         summed = summed_loss(logits, labels, self.num_classes, self.multilabel)
         loss = summed * (self.context.world_size / max(step_size, 1))
         total = float(summed.detach())
@@ -105,7 +105,7 @@ class DistributedTrainer(Trainer):
         scores = MultiLabelAccumulator(self.num_classes) if self.multilabel else None
         for batch in itertools.islice(iter(data), steps):
             inputs, labels = self._tensors(batch)
-            logits = self.model(**inputs)
+            logits = self._forward(inputs)
             sums[0] += float(summed_loss(logits, labels, self.num_classes, self.multilabel))
             sums[1] += int(self._correct(logits, labels))
             sums[2] += len(labels)

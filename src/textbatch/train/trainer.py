@@ -46,6 +46,10 @@ class Trainer:
         self.multilabel = multilabel
         self.optimizer = AdamPair(self.model, learning_rate)
         self.sequence_length, self.padding = sequence_length, padding
+        # Sequence models on a GPU that has bf16 run their convolutions in it (the loss and the
+        # optimizer stay float32); bag models and CPUs keep float32 throughout.
+        self.autocast = (sequence_length is not None and self.device.type == "cuda"
+                         and torch.cuda.is_bf16_supported())
         self.callbacks: list[Callback] = []
         self.history = History()
         self.stop_training = False
@@ -134,7 +138,7 @@ class Trainer:
     def step_loss(self, inputs: dict[str, torch.Tensor], labels: torch.Tensor
                   ) -> tuple[torch.Tensor, torch.Tensor, float]:
         """(logits, the loss to call ``backward`` on, the batch's mean loss as a float)."""
-        logits = self.model(**inputs)
+        logits = self._forward(inputs)
         loss = self.loss(logits, labels)
         return logits, loss, float(loss.detach())
 
@@ -151,7 +155,7 @@ class Trainer:
         scores = MultiLabelAccumulator(self.num_classes) if self.multilabel else None
         for batch in itertools.islice(iter(data), steps):
             inputs, labels = self._tensors(batch)
-            logits = self.model(**inputs)
+            logits = self._forward(inputs)
             totals.add(float(self.loss(logits, labels)), int(self._correct(logits, labels)),
                        len(labels))
             if scores is not None:
@@ -172,6 +176,14 @@ class Trainer:
                                    self.padding, self.multilabel)
 
     # -- pieces ---------------------------------------------------------------------------------
+
+    def _forward(self, inputs: dict[str, torch.Tensor], module: nn.Module | None = None
+                 ) -> torch.Tensor:
+        """Logits of ``module`` (the model, or its DDP wrapper), in float32 (computed under bf16
+        autocast where ``self.autocast``)."""
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast):
+            logits = (module or self.model)(**inputs)
+        return logits.float()
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """BCE-with-logits on the single logit for 2 classes, cross-entropy otherwise; for

@@ -1,0 +1,57 @@
+"""sepCNN's masked padding: a record's logits do not depend on how far its batch is padded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from textbatch.config import ModelConfig
+from textbatch.features.batch import SparseBatch
+from textbatch.models import build_model
+
+
+def batch_of(rows: list[list[int]]) -> SparseBatch:
+    offsets = np.cumsum([0] + [len(r) for r in rows])
+    ids = np.array([t for r in rows for t in r], dtype=np.int64)
+    return SparseBatch(ids, np.ones(len(ids), np.float32), offsets, np.zeros(len(rows), np.int64))
+
+
+def test_sequences_pad_to_the_batch_longest_left_aligned_and_cut_on_the_padding_side():
+    batch = batch_of([[5, 6, 7, 8], [9, 10]])
+    assert batch.sequences(500).tolist() == [[5, 6, 7, 8], [9, 10, 0, 0]]
+    assert batch.sequences(3, cut="pre").tolist() == [[6, 7, 8], [9, 10, 0]]
+    assert batch.sequences(3, cut="post").tolist() == [[5, 6, 7], [9, 10, 0]]
+    assert batch.padded(5, "pre").tolist() == [[0, 5, 6, 7, 8], [0, 0, 0, 9, 10]]
+    assert batch.padded(3, "post").tolist() == [[5, 6, 7], [9, 10, 0]]
+    assert batch.to_tensors(500)[0]["tokens"].shape == (2, 4)
+
+
+@pytest.mark.parametrize("kernel_size", [3, 4])
+@pytest.mark.parametrize("blocks", [1, 2, 3])
+def test_a_record_scores_the_same_alone_and_beside_a_longer_one(kernel_size, blocks):
+    torch.manual_seed(0)
+    config = ModelConfig(name="sepcnn", num_features=50, num_classes=3, embedding_dim=12,
+                         filters=8, kernel_size=kernel_size, blocks=blocks)
+    model = build_model(config).eval()
+    rng = np.random.default_rng(0)
+    short = rng.integers(2, 50, 7).tolist()
+    tiny = [4]  # shorter than one pooling window
+    longer = rng.integers(2, 50, 40).tolist()
+    with torch.no_grad():
+        alone = model(torch.tensor([short]))
+        alone_tiny = model(torch.tensor([tiny]))
+        together = model(batch_of([short, longer, tiny]).to_tensors(500)[0]["tokens"])
+    torch.testing.assert_close(together[0], alone[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(together[2], alone_tiny[0], rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(together[1], alone[0])
+
+
+def test_padding_embedding_row_stays_zero_under_training():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="sepcnn", num_features=30, num_classes=2,
+                                    embedding_dim=8, filters=4))
+    tokens = batch_of([[3, 4, 5, 6, 7, 8], [9]]).to_tensors(500)[0]["tokens"]
+    model(tokens).sum().backward()
+    assert model.embedding.weight[0].abs().sum() == 0
+    assert model.embedding.weight.grad[0].abs().sum() == 0
