@@ -80,7 +80,7 @@ def build_run_config(flags: dict[str, Any], toml_file: Path | None) -> tuple[
         RunConfig, str, str | None, frozenset[str]]:
     """RunConfig from defaults < TOML < flags; returns (config, model choice, vectorizer kind,
     the ``section.field`` names the user gave, which per-model defaults must not replace)."""
-    data = _load_toml(toml_file) if toml_file else {}
+    data = load_toml(toml_file) if toml_file else {}
     sections = {name: dict(data.get(name, {})) for name in SECTIONS}
     for section, param, f in _flag_fields():
         value = flags.get(param)
@@ -100,16 +100,19 @@ def build_run_config(flags: dict[str, Any], toml_file: Path | None) -> tuple[
     return config, model, kind, given
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+def load_toml(path: Path) -> dict[str, Any]:
+    """The config file's tables: the five config sections and ``tune`` (read by ``textbatch
+    tune``, ignored by ``train``, so one file serves both)."""
     import tomllib
 
     try:
         data = tomllib.loads(Path(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config file ({exc}).") from None
-    unknown = sorted(set(data) - set(SECTIONS))
+    unknown = sorted(set(data) - set(SECTIONS) - {"tune"})
     if unknown:
-        raise ConfigError(f"{path}: unknown sections {unknown}. Known: {sorted(SECTIONS)}.")
+        raise ConfigError(f"{path}: unknown sections {unknown}. "
+                          f"Known: {sorted([*SECTIONS, 'tune'])}.")
     return data
 
 
@@ -159,10 +162,18 @@ def _signature() -> inspect.Signature:
          "and start training over.")),
     ]
     params = [P(n, P.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in fixed]
+    return inspect.Signature(params + config_flag_params())
+
+
+def config_flag_params() -> list[inspect.Parameter]:
+    """One keyword parameter (a typer option) per config field, for every command that takes
+    the run settings as flags (``train``, ``tune``)."""
+    P = inspect.Parameter
+    params = []
     for section, name, f in _flag_fields():
         annotation, option = _option(section, name, f)
         params.append(P(name, P.KEYWORD_ONLY, default=option, annotation=annotation))
-    return inspect.Signature(params)
+    return params
 
 
 def _command(**kwargs: Any) -> None:

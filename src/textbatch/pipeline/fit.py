@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from textbatch.config import RunConfig
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from textbatch.data.stream import BatchLoader
     from textbatch.pipeline.resume import RunCheckpoints
-    from textbatch.train import EarlyStopping, Trainer
+    from textbatch.train import Callback, EarlyStopping, Trainer
     from textbatch.train.collectives import DistContext
 
 VAL_BATCH = 2_048  # validation has no gradients: bigger batches are simply faster
@@ -20,10 +20,12 @@ VAL_BATCH = 2_048  # validation has no gradients: bigger batches are simply fast
 
 def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: int,
               checkpoints: RunCheckpoints | None = None,
-              output_bias: np.ndarray | None = None) -> tuple[Trainer, EarlyStopping]:
+              output_bias: np.ndarray | None = None, callbacks: Sequence[Callback] = ()
+              ) -> tuple[Trainer, EarlyStopping]:
     """Build the model, stream the train/val caches, fit with EarlyStopping and the CSV log;
     with ``checkpoints`` (a RunCheckpoints) also checkpoint, resume and stop cleanly on signals.
-    ``output_bias`` starts the output logits there (multi-label: each label's log-odds)."""
+    ``output_bias`` starts the output logits there (multi-label: each label's log-odds);
+    ``callbacks`` run before the others (tune's pruning and NaN watch)."""
     from textbatch.train.signals import GracefulInterrupt
     from textbatch.models import build_model, input_kind
     from textbatch.models.registry import set_output_bias
@@ -51,7 +53,7 @@ def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: in
             {"train": train, "val": val}, config.train.checkpoint_every, interrupt, verbose > 0)]
         trainer.fit(train, train.steps_per_epoch, validation_data=val,
                     validation_steps=val.steps_per_epoch, epochs=config.train.epochs,
-                    callbacks=[stopper, *logger, *backup],
+                    callbacks=[stopper, *callbacks, *logger, *backup],
                     verbose=verbose if dist.is_rank_zero else 0)
     return trainer, stopper
 
