@@ -142,27 +142,23 @@ def train_command(train: list[str], out: Path, val: list[str], test: list[str],
         typer.echo(json.dumps(metrics, indent=2))
 
 
-def _signature() -> inspect.Signature:
-    P = inspect.Parameter
-    fixed = [
-        ("train", list[str], typer.Argument(..., help="Training files, globs, folders or URLs.")),
-        ("out", Path, typer.Option(..., "--out", help="Output directory of the run.")),
-        ("val", Optional[list[str]], typer.Option(None, "--val", help="Validation data "
-         "(repeatable); default: a stable-hash split of TRAIN (--val-fraction).")),
-        ("test", Optional[list[str]], typer.Option(None, "--test", help="Test data, scored "
-         "once at the end (repeatable).")),
-        ("config", Optional[Path], typer.Option(None, "--config", help="TOML file with "
-         "read, stream, vectorize, model and train tables; flags override it.")),
-        ("verbose", int, typer.Option(2, "--verbose", help="0 silent, 1 progress bar, "
-         "2 one line per epoch.")),
-        ("resume", bool, typer.Option(False, "--resume", help="Continue from the last "
-         "checkpoint in OUT (fails if there is none). Without it a run still resumes when OUT "
-         "holds a checkpoint of the same data and settings.")),
-        ("overwrite", bool, typer.Option(False, "--overwrite", help="Delete OUT's checkpoints "
-         "and start training over.")),
-    ]
-    params = [P(n, P.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in fixed]
-    return inspect.Signature(params + config_flag_params())
+TRAIN_FLAGS = [
+    ("train", list[str], typer.Argument(..., help="Training files, globs, folders or URLs.")),
+    ("out", Path, typer.Option(..., "--out", help="Output directory of the run.")),
+    ("val", Optional[list[str]], typer.Option(None, "--val", help="Validation data "
+     "(repeatable); default: a stable-hash split of TRAIN (--val-fraction).")),
+    ("test", Optional[list[str]], typer.Option(None, "--test", help="Test data, scored "
+     "once at the end (repeatable).")),
+    ("config", Optional[Path], typer.Option(None, "--config", help="TOML file with "
+     "read, stream, vectorize, model and train tables; flags override it.")),
+    ("verbose", int, typer.Option(2, "--verbose", help="0 silent, 1 progress bar, "
+     "2 one line per epoch.")),
+    ("resume", bool, typer.Option(False, "--resume", help="Continue from the last "
+     "checkpoint in OUT (fails if there is none). Without it a run still resumes when OUT "
+     "holds a checkpoint of the same data and settings.")),
+    ("overwrite", bool, typer.Option(False, "--overwrite", help="Delete OUT's checkpoints "
+     "and start training over.")),
+]
 
 
 def config_flag_params() -> list[inspect.Parameter]:
@@ -176,13 +172,22 @@ def config_flag_params() -> list[inspect.Parameter]:
     return params
 
 
-def _command(**kwargs: Any) -> None:
-    fixed = {k: kwargs.pop(k) for k in ("train", "out", "val", "test", "config", "verbose",
-                                        "resume", "overwrite")}
-    train_command(**fixed, **kwargs)
+def register_command(name: str, handler: Any, fixed: list[tuple[str, Any, Any]]) -> None:
+    """Register ``handler`` as ``textbatch NAME`` with the ``fixed`` (name, annotation, typer
+    parameter) flags followed by one flag per config field; the config flags reach ``handler``
+    as ``**flags`` (see ``build_run_config``)."""
+    P = inspect.Parameter
+    params = [P(n, P.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in fixed]
+    names = [n for n, _, _ in fixed]
+
+    def command(**kwargs: Any) -> None:
+        handler(**{k: kwargs.pop(k) for k in names}, **kwargs)
+
+    command.__signature__ = inspect.Signature(params + config_flag_params())  # type: ignore
+    command.__annotations__ = {p.name: p.annotation
+                               for p in command.__signature__.parameters.values()}
+    command.__doc__ = handler.__doc__
+    app.command(name=name)(command)
 
 
-_command.__signature__ = _signature()  # type: ignore[attr-defined]
-_command.__annotations__ = {p.name: p.annotation for p in _command.__signature__.parameters.values()}
-_command.__doc__ = train_command.__doc__
-app.command(name="train")(_command)
+register_command("train", train_command, TRAIN_FLAGS)

@@ -19,6 +19,7 @@ from typing import Any
 
 from textbatch.config import RunConfig, config_toml
 from textbatch.pipeline.report import PhaseTimer, peak_rss_bytes
+from textbatch.pipeline.train import TrainRequest
 from textbatch.tune.search import Budget, Proposal, TrialPruning, make_search, pruning_monitor
 from textbatch.tune.space import SearchSpace, describe, parse_space
 from textbatch.tune.store import TrialRecord, TrialStore, better
@@ -28,18 +29,13 @@ TRIAL_ERRORS = (RuntimeError, MemoryError, ArithmeticError)  # torch's OOM is a 
 
 @dataclass
 class TuneRequest:
-    """What ``textbatch tune`` was asked: the data, the base settings (as for ``train``) and the
-    search: its space (``--grid`` flags or the TOML ``[tune.grid]`` table; none: the model's
-    default), strategy, number of trials, budget and metric."""
+    """What ``textbatch tune`` was asked: the job as ``train`` would run it (data, output folder,
+    base settings, model; its ``verbose``: 0 silent, 1 a line per trial, 2 also a line per
+    epoch; its ``overwrite``: forget the folder's trials) and the search: its space (``--grid``
+    flags or the TOML ``[tune.grid]`` table; none: the model's default), strategy, number of
+    trials, budget and metric."""
 
-    train: list[str]
-    out: Path
-    config: RunConfig = field(default_factory=RunConfig)
-    val: list[str] = field(default_factory=list)
-    test: list[str] = field(default_factory=list)
-    model: str = "auto"
-    vectorizer: str | None = None
-    given: frozenset[str] | None = None
+    job: TrainRequest
     grid: list[str] = field(default_factory=list)
     grid_table: dict[str, Any] | None = None
     search: str = "grid"
@@ -47,8 +43,6 @@ class TuneRequest:
     time_budget: float | None = None  # seconds
     metric: str = "val_loss"
     prune: bool = True
-    overwrite: bool = False
-    verbose: int = 1  # 0 silent, 1 a line per trial, 2 also a line per epoch
 
 
 class TrialFailed(Exception):
@@ -58,24 +52,21 @@ class TrialFailed(Exception):
 def tune(request: TuneRequest) -> dict[str, Any]:
     """Run the search; returns report.json's content."""
     from textbatch.pipeline.sources import make_splits
-    from textbatch.pipeline.train import TrainRequest, _resolve_model, _write_json
+    from textbatch.pipeline.train import _resolve_model, _write_json
 
     timer = PhaseTimer()
-    out = Path(request.out)
+    job = request.job
+    out = Path(job.out)
     out.mkdir(parents=True, exist_ok=True)
     with timer.phase("manifest"):
-        splits, labels, skipped_records = make_splits(request.train, request.val, request.test,
-                                                      request.config)
+        splits, labels, skipped_records = make_splits(job.train, job.val, job.test, job.config)
     with timer.phase("explore"):
-        base, _ = _resolve_model(TrainRequest(request.train, out, request.config,
-                                              model=request.model,
-                                              vectorizer=request.vectorizer,
-                                              given=request.given), splits["train"].source)
+        base, _ = _resolve_model(job, splits["train"].source)
     space = parse_space(request.grid, request.grid_table, base.model.name)
     if request.search == "grid":
         for params in space.grid():  # refuse a bad value before any training
             space.apply(base, params)
-    store = TrialStore.open(out, _identity(base, splits, request), request.overwrite)
+    store = TrialStore.open(out, _identity(base, splits, request), job.overwrite)
     search = make_search(request.search, space, store, num_trials=request.trials,
                          metric=request.metric, seed=base.stream.seed, prune=request.prune)
     vectorized = VectorizedSets(out / "vectorized", splits, labels)
@@ -117,7 +108,7 @@ def _search(request: TuneRequest, base: RunConfig, space: SearchSpace, store: Tr
         store.add(record)  # after the best model is saved: a kill between reruns this trial
         search.tell(proposal, record)
         best = record if is_best else best
-        if request.verbose:
+        if request.job.verbose:
             print(_progress_line(record, search.total, is_best), flush=True)
 
 
@@ -174,8 +165,9 @@ def _run_trial(number: int, proposal: Proposal, config: RunConfig, search: Any,
     record = TrialRecord(number, proposal.params, "failed")
     try:
         seed_everything(config.stream.seed)  # every trial starts from the same seeds
-        trainer, stopper = fit_model(config, caches, request.out / "trials" / f"{number:04d}",
-                                     max(0, request.verbose - 1), callbacks=[pruning, nan])
+        trainer, stopper = fit_model(config, caches, Path(request.job.out) / "trials" /
+                                     f"{number:04d}", max(0, request.job.verbose - 1),
+                                     callbacks=[pruning, nan])
         if nan.nan_at is not None:
             raise TrialFailed(f"NaN loss at epoch {nan.nan_at[0]}, batch {nan.nan_at[1]}")
         scores = _evaluate(trainer, _cached_batches(caches["val"]), vectorized.labels)
@@ -194,7 +186,7 @@ def _run_trial(number: int, proposal: Proposal, config: RunConfig, search: Any,
     is_best = record.state == "complete" and better(request.metric, record.value,
                                                     best.value if best else None)
     if is_best:
-        _save_best(request.out, config, vectorized, vectorizer, trainer)
+        _save_best(Path(request.job.out), config, vectorized, vectorizer, trainer)
     record.seconds = time.perf_counter() - start
     return record, is_best
 
@@ -231,11 +223,11 @@ def _finish(request: TuneRequest, store: TrialStore, space: SearchSpace,
     if scored:
         plots.tune_plot([r.params for r in scored], [r.value for r in scored], space.names,
                         request.metric, out / "plots" / "tune.png")
-    if best is None or not request.test or not (out / "model").exists():
+    if best is None or not request.job.test or not (out / "model").exists():
         return None
     from textbatch.pipeline.evaluate import evaluate
 
-    result = evaluate(out / "model", request.test)
+    result = evaluate(out / "model", request.job.test)
     return {"accuracy": result["accuracy"], "loss": result["loss"],
             "macro_f1": result["macro_f1"], "num_records": result["num_records"]}
 
