@@ -36,21 +36,22 @@ def timed(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def run_tune(work: Path) -> dict:
-    out = work / "tune"
+def run_tune(work: Path, name: str, extra: list[str]) -> dict:
+    out = work / name
     seconds = timed([PYTHON, "-m", "textbatch", "tune", str(TRAIN), "--test", str(TEST),
-                     "--out", str(out), "--overwrite", "--verbose", "0"])
+                     "--out", str(out), "--overwrite", "--verbose", "0", *extra])
     report = json.loads((out / "report.json").read_text())
     trials = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
     best = report["best"]
     return {"seconds": seconds, "trials": len(trials), "fits": report["vectorizer_fits"],
+            "skipped": len(report["skipped_by_budget"]),
             "best_val_accuracy": max(t["val_accuracy"] or 0 for t in trials),
             "chosen": best["params"], "chosen_val_accuracy": best["val_accuracy"],
             "test_accuracy": best["test"]["accuracy"], "peak_rss_mib":
             report["peak_rss_bytes"] / 2**20, "train_seconds": report["seconds"]["trials"]}
 
 
-def run_separate(work: Path, count: int) -> dict:
+def run_separate(work: Path, count: int, extra: list[str]) -> dict:
     """``count`` grid points trained as separate runs (each fits its own vectorizer)."""
     picks = [GRID[round(i * (len(GRID) - 1) / max(1, count - 1))] for i in range(count)]
     seconds, accuracies = [], []
@@ -58,7 +59,7 @@ def run_separate(work: Path, count: int) -> dict:
         out = work / f"train-{layers}-{units}"
         seconds.append(timed([PYTHON, "-m", "textbatch", "train", str(TRAIN), "--out", str(out),
                               "--overwrite", "--model", "mlp", "--layers", str(layers),
-                              "--units", str(units), "--verbose", "0"]))
+                              "--units", str(units), "--verbose", "0", *extra]))
         accuracies.append(json.loads((out / "metrics.json").read_text())["val_accuracy"])
     mean = sum(seconds) / len(seconds)
     return {"points": picks, "seconds": seconds, "mean": mean, "estimated_15": 15 * mean,
@@ -90,26 +91,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--separate", type=int, default=3, help="grid points run separately")
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench_tune"))
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs of every trial and separate run (default: train's)")
+    parser.add_argument("--budget", type=int, default=0, help="seconds: also run tune "
+                        "--time-budget and fastText -autotune-duration with it (0: tune's "
+                        "grid wall time for fastText only)")
     parser.add_argument("--skip-fasttext", action="store_true")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    extra = ["--epochs", str(args.epochs)] if args.epochs else []
     print(f"load average before: {os.getloadavg()}", flush=True)
-    tuned = run_tune(args.work)
+    tuned = run_tune(args.work, "tune", extra)
     print(json.dumps(tuned), flush=True)
-    separate = run_separate(args.work, args.separate)
+    separate = run_separate(args.work, args.separate, extra)
     print(json.dumps(separate), flush=True)
-    rows = [["textbatch tune (15-point grid, 1 vectorizer fit)", tuned["seconds"],
-             f"{tuned['best_val_accuracy']:.4f}", f"{tuned['test_accuracy']:.4f}"],
+    rows = [[f"textbatch tune, 15-point grid ({tuned['fits']} vectorizer fit)",
+             tuned["seconds"], f"{tuned['best_val_accuracy']:.4f}",
+             f"{tuned['test_accuracy']:.4f}"],
             [f"15 x textbatch train (mean of {args.separate} runs x 15)",
              separate["estimated_15"], f"{max(separate['val_accuracy']):.4f} (of "
              f"{args.separate})", "-"]]
+    budget = args.budget or round(tuned["seconds"])
+    if args.budget:
+        capped = run_tune(args.work, "tune-budget", [*extra, "--time-budget", f"{budget}s"])
+        print(json.dumps(capped), flush=True)
+        rows.append([f"textbatch tune --time-budget {budget}s ({capped['trials']} trials, "
+                     f"{capped['skipped']} skipped)", capped["seconds"],
+                     f"{capped['best_val_accuracy']:.4f}", f"{capped['test_accuracy']:.4f}"])
     if not args.skip_fasttext:
-        ft = run_fasttext_autotune(args.work, round(tuned["seconds"]))
+        ft = run_fasttext_autotune(args.work, budget)
         print(json.dumps(ft), flush=True)
-        rows.append([f"fastText autotune, -autotune-duration {round(tuned['seconds'])}",
-                     ft["seconds"], f"{ft['val_accuracy']:.4f}", f"{ft['test_accuracy']:.4f}"])
+        rows.append([f"fastText autotune, -autotune-duration {budget}", ft["seconds"],
+                     f"{ft['val_accuracy']:.4f}", f"{ft['test_accuracy']:.4f}"])
     print_table(["contender", "wall s", "best val accuracy", "test accuracy"], rows)
-    print(f"tune/separate: {separate['estimated_15'] / tuned['seconds']:.2f}x cheaper; "
+    print(f"tune vs separate: {separate['estimated_15'] / tuned['seconds']:.2f}x cheaper; "
           f"chosen {tuned['chosen']}; load average after: {os.getloadavg()}")
 
 
