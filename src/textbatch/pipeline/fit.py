@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -48,7 +49,10 @@ def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: in
     logger = [CSVLogger(out / "history.csv")] if dist.is_rank_zero else []  # rank 0 writes
     stopper = EarlyStopping(monitor="val_loss", patience=config.train.patience,
                             restore_best_weights=True)
-    with GracefulInterrupt() as interrupt:
+    # a signal is deferred only when there is a checkpoint to write; without one (tune's
+    # trials) SIGINT/SIGTERM act at once, as a finished trial is already on disk
+    deferred = GracefulInterrupt() if checkpoints is not None else contextlib.nullcontext()
+    with deferred as interrupt:
         backup = [] if checkpoints is None else [checkpoints.callback(
             {"train": train, "val": val}, config.train.checkpoint_every, interrupt, verbose > 0)]
         trainer.fit(train, train.steps_per_epoch, validation_data=val,
