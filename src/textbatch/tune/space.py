@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from textbatch.config import ModelConfig, RunConfig, StreamConfig, TrainConfig, VectorizeConfig
 from textbatch.errors import ConfigError
+from textbatch.models.table import DEFAULT_MODEL, spec
 
 Scalar = int | float | bool | str
 SECTIONS = {"stream": StreamConfig, "vectorize": VectorizeConfig, "model": ModelConfig,
@@ -27,13 +28,6 @@ SECTIONS = {"stream": StreamConfig, "vectorize": VectorizeConfig, "model": Model
 NOT_SEARCHABLE = {"model.name", "model.num_features", "model.num_classes", "vectorize.kind",
                   "stream.num_workers", "train.device", "train.checkpoint_every",
                   "train.keep_checkpoints"}
-# The guide's tune_ngram_model.py grid for the n-gram MLP; small grids of the settings that
-# matter most for the other two (sepCNN: depth and width; the bag: width and Adagrad's step).
-DEFAULT_SPACES: dict[str, dict[str, list[Scalar]]] = {
-    "mlp": {"layers": [1, 2, 3], "units": [8, 16, 32, 64, 128]},
-    "sepcnn": {"blocks": [1, 2, 3], "filters": [32, 64, 128]},
-    "ngram-bag": {"embedding_dim": [16, 32, 64], "learning_rate": [0.03, 0.1, 0.3]},
-}
 _RANGE = re.compile(r"^\s*([^.][^ ]*?)\.\.([^: ]+)(:log)?\s*$")
 
 
@@ -120,9 +114,9 @@ class SearchSpace:
 
 
 def parse_space(flags: Iterable[str] = (), table: dict[str, Any] | None = None,
-                model: str = "mlp") -> SearchSpace:
+                model: str = DEFAULT_MODEL) -> SearchSpace:
     """The space from ``--grid NAME=VALUES`` flags, else the TOML ``[tune.grid]`` table, else the
-    model's default (the guide's layers x units grid for the MLP)."""
+    model's default (``ModelSpec.search_space``: the guide's layers x units grid for the MLP)."""
     raw: dict[str, Any] = {}
     for flag in flags:
         name, sep, values = flag.partition("=")
@@ -130,7 +124,7 @@ def parse_space(flags: Iterable[str] = (), table: dict[str, Any] | None = None,
             raise ConfigError(f"--grid takes NAME=VALUES (e.g. units=8,16,32). Got {flag!r}.")
         raw[name.strip()] = values
     if not raw:
-        raw = dict(table or {}) or dict(DEFAULT_SPACES.get(model, {}))
+        raw = dict(table or {}) or dict(spec(model).search_space)
     if not raw:
         raise ConfigError(f"No search space: pass --grid NAME=VALUES (model {model!r}).")
     dims = [_dimension(name, value) for name, value in raw.items()]
