@@ -166,7 +166,7 @@ def _run_trial(number: int, proposal: Proposal, config: RunConfig, search: Any,
     try:
         seed_everything(config.stream.seed)  # every trial starts from the same seeds
         trainer, stopper = fit_model(config, caches, Path(request.job.out) / "trials" /
-                                     f"{number:04d}", max(0, request.job.verbose - 1),
+                                     f"{number:04d}", 2 if request.job.verbose >= 2 else 0,
                                      callbacks=[pruning, nan])
         if nan.nan_at is not None:
             raise TrialFailed(f"NaN loss at epoch {nan.nan_at[0]}, batch {nan.nan_at[1]}")
