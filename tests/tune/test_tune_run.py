@@ -80,8 +80,17 @@ def test_grid_fits_once_and_writes_trials_plot_model_and_toml(data, tmp_path) ->
     before = records(out)
     again = tune(*args)  # the same command again: everything is done, nothing retrained
     assert records(out) == before
-    assert json.loads((out / "report.json").read_text())["trials_run_now"] == 0
+    rerun = json.loads((out / "report.json").read_text())
+    assert rerun["trials_run_now"] == 0 and rerun["vectorizer_fits"] == 0  # the reuse rule
     assert '"num_trials": 4' in again.output
+
+
+def test_a_searched_vectorizer_setting_fits_once_per_value(data, tmp_path) -> None:
+    out = tmp_path / "run"
+    tune(data["train"], "--out", out, "--grid", "units=8,16", "--grid", "top_k=200,400", *TINY)
+    report = json.loads((out / "report.json").read_text())
+    assert report["vectorizer_fits"] == 2 and report["cache_writes"] == 2
+    assert [r["params"]["top_k"] for r in records(out)] == [200, 200, 400, 400]
 
 
 def test_budget_stops_starting_trials_and_a_rerun_continues(data, tmp_path) -> None:
@@ -171,3 +180,4 @@ def test_sigkill_mid_search_then_the_same_command_finishes(data, tmp_path) -> No
     assert sorted(r["params"]["units"] for r in after) == [4, 8, 16, 32, 64, 128]
     report = json.loads((out / "report.json").read_text())
     assert report["trials_run_now"] == 6 - len(killed) and report["num_trials"] == 6
+    assert report["vectorizer_fits"] == 0  # the killed run's fit and cache are reused

@@ -32,9 +32,7 @@ def tune_command(train: list[str], out: Path, val: list[str], test: list[str],
     each on validation, keep the best. Writes trials.csv/.jsonl, plots/tune.png, model/ (the
     best trial's, for evaluate and predict), best.toml (for train --config) and report.json
     into OUT. Re-running the same command continues a killed search; finished trials are kept."""
-    from textbatch.pipeline import TrainRequest
-    from textbatch.pipeline.tune import TuneRequest, tune
-    from textbatch.tune.space import parse_duration
+    from textbatch.pipeline import TrainRequest, TuneRequest, parse_duration, run_tune
 
     run_config, model, kind, given = build_run_config(flags, config)
     table = _tune_table(config)
@@ -47,7 +45,7 @@ def tune_command(train: list[str], out: Path, val: list[str], test: list[str],
         time_budget=parse_duration(time_budget or table.get("time_budget")),
         metric=metric or table.get("metric", "val_loss"),
         prune=table.get("prune", True) if prune is None else prune)
-    report = tune(request)
+    report = run_tune(request)
     typer.echo(json.dumps({k: report[k] for k in ("num_trials", "states", "skipped_by_budget",
                                                   "vectorizer_fits", "best")}, indent=2,
                           default=float))

@@ -15,14 +15,19 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textbatch.config import RunConfig, config_toml
 from textbatch.pipeline.report import PhaseTimer, peak_rss_bytes
-from textbatch.pipeline.train import TrainRequest
+from textbatch.pipeline.train import TrainRequest, _fit_sequence_length
 from textbatch.tune.search import Budget, Proposal, TrialPruning, make_search, pruning_monitor
 from textbatch.tune.space import SearchSpace, describe, parse_space
 from textbatch.tune.store import TrialRecord, TrialStore, better
+
+if TYPE_CHECKING:
+    from textbatch.data.labels import LabelSet
+    from textbatch.features import Vectorizer
+    from textbatch.pipeline.sources import Split
 
 TRIAL_ERRORS = (RuntimeError, MemoryError, ArithmeticError)  # torch's OOM is a RuntimeError
 
@@ -115,28 +120,26 @@ def _search(request: TuneRequest, base: RunConfig, space: SearchSpace, store: Tr
 @dataclass
 class VectorizedSets:
     """One fitted vectorizer and its train/val caches per distinct vectorizer setting, under
-    ``folder/<key>``; the set in use is kept open, so a grid that does not search a vectorizer
-    setting fits once. Counts the fits and cache writes for report.json."""
+    ``folder/<key>/{vectorizer,cache/train,cache/val}``, made by the pipeline's one
+    ``fit_and_cache`` and reused by its one reuse rule: a grid that does not search a vectorizer
+    setting fits once, a rerun (after a kill) fits nothing. Counts fits and cache writes (a
+    write: the train and validation splits vectorized by one fitted vectorizer)."""
 
     folder: Path
-    splits: dict[str, Any]
-    labels: Any
+    splits: dict[str, Split]
+    labels: LabelSet
     fits: int = 0
     cache_writes: int = 0
-    _open: tuple[str, Any, RunConfig] | None = None
+    _open: tuple[str, Vectorizer, RunConfig] | None = None
 
-    def get(self, config: RunConfig) -> tuple[dict[str, Path], Any, RunConfig]:
+    def get(self, config: RunConfig) -> tuple[dict[str, Path], Vectorizer, RunConfig]:
         """(caches, fitted vectorizer, config with num_features/num_classes/sequence length)."""
-        from textbatch.pipeline.train import _fit_sequence_length, _vectorize_train, _write_cache
-
         key = json.dumps({"vectorize": config.vectorize.to_dict(),
                           "block_size": config.stream.block_size}, sort_keys=True)
         folder = self.folder / hashlib.sha256(key.encode()).hexdigest()[:12]
         caches = {"train": folder / "cache" / "train", "val": folder / "cache" / "val"}
         if self._open is None or self._open[0] != key:
-            vectorizer = _vectorize_train(config, self.splits["train"].source, self.labels, folder)
-            _write_cache(vectorizer, self.splits["val"].source, self.labels, folder, "val", config)
-            self.fits, self.cache_writes = self.fits + 1, self.cache_writes + 1
+            vectorizer = self._fit_or_reuse(config, folder, caches)
             self._open = (key, vectorizer, _fit_sequence_length(config, caches["train"]))
         _, vectorizer, fitted = self._open
         config = config.replace(
@@ -145,6 +148,24 @@ class VectorizedSets:
             vectorize=config.vectorize.replace(
                 max_sequence_length=fitted.vectorize.max_sequence_length))
         return caches, vectorizer, config
+
+    def _fit_or_reuse(self, config: RunConfig, folder: Path, caches: dict[str, Path]
+                      ) -> Vectorizer:
+        from textbatch.features.cache import open_cache
+        from textbatch.pipeline.vectorize import cache_split, fit_and_cache, source_key
+
+        train, val = self.splits["train"].source, self.splits["val"].source
+        fitted = fit_and_cache(train, self.labels, config.vectorize, caches["train"],
+                               folder / "vectorizer", source_key(train, config.vectorize),
+                               block_size=config.stream.block_size, spill_dir=folder)
+        val_key = source_key(val, config.vectorize)
+        # the val cache is valid only with the vectorizer that wrote it: a reused one
+        if not fitted.reused or open_cache(caches["val"], val_key) is None:
+            cache_split(fitted.vectorizer, val, self.labels, caches["val"], val_key,
+                        config.stream.block_size)
+        if not fitted.reused:
+            self.fits, self.cache_writes = self.fits + 1, self.cache_writes + 1
+        return fitted.vectorizer
 
 
 def _run_trial(number: int, proposal: Proposal, config: RunConfig, search: Any,
@@ -170,7 +191,7 @@ def _run_trial(number: int, proposal: Proposal, config: RunConfig, search: Any,
                                      callbacks=[pruning, nan])
         if nan.nan_at is not None:
             raise TrialFailed(f"NaN loss at epoch {nan.nan_at[0]}, batch {nan.nan_at[1]}")
-        scores = _evaluate(trainer, _cached_batches(caches["val"]), vectorized.labels)
+        scores, _ = _evaluate(trainer, _cached_batches(caches["val"]), vectorized.labels)
     except (*TRIAL_ERRORS, TrialFailed, ConfigError) as exc:
         record.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         record.seconds, record.curve = time.perf_counter() - start, pruning.curve
@@ -235,7 +256,7 @@ def _finish(request: TuneRequest, store: TrialStore, space: SearchSpace,
 def _identity(config: RunConfig, splits: dict, request: TuneRequest) -> dict[str, Any]:
     """What makes two tune runs the same search: data, base settings and metric (the space may
     grow: trials already run are kept)."""
-    from textbatch.train.checkpoint import run_fingerprint
+    from textbatch.pipeline.resume import run_fingerprint
 
     data = {name: splits[name].source.manifest for name in ("train", "val")}
     return {"data": run_fingerprint(config, data)["data"], "settings": config.to_dict(),
