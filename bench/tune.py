@@ -76,8 +76,12 @@ def run_fasttext_autotune(work: Path, duration: int) -> dict:
             (val if index % 10 == 0 else train).write(
                 f"__label__{label} {fasttext_normalize(text)}\n")
     start = time.perf_counter()
-    model = fasttext.train_supervised(str(train_file), autotuneValidationFile=str(val_file),
-                                      autotuneDuration=duration, thread=2, verbose=0)
+    try:
+        model = fasttext.train_supervised(str(train_file), autotuneValidationFile=str(val_file),
+                                          autotuneDuration=duration, thread=2, verbose=0)
+    except RuntimeError as exc:  # "Didn't have enough time to train once" on a busy machine
+        return {"seconds": time.perf_counter() - start, "val_accuracy": float("nan"),
+                "test_accuracy": float("nan"), "error": str(exc)}
     test_texts, test_labels = read_imdb(TEST)
     predicted, _ = model.predict([fasttext_normalize(t) for t in test_texts])
     seconds = time.perf_counter() - start
