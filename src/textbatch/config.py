@@ -237,3 +237,21 @@ def with_model_defaults(config: RunConfig, model: str,
         changes = {k: v for k, v in values.items() if unset(k)}
         sections[section] = part.replace(**changes)
     return config.replace(**sections)
+
+
+def config_toml(config: RunConfig) -> str:
+    """``config`` as the TOML that ``textbatch train --config`` reads: one table per section,
+    ``model.name`` and ``vectorize.kind`` included, the fields filled in from the data and the
+    unset (None) ones left out. Values are JSON literals, which TOML reads the same way."""
+    import json
+
+    lines: list[str] = []
+    for section, values in config.to_dict().items():
+        lines.append(f"[{section}]")
+        for key, value in values.items():
+            if value is None or (section, key) in (("model", "num_features"),
+                                                   ("model", "num_classes")):
+                continue
+            lines.append(f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value)}")
+        lines.append("")
+    return "\n".join(lines)

@@ -78,3 +78,59 @@ def confusion_plot(matrix: Sequence[Sequence[int]], class_names: Sequence[str], 
         for j, value in enumerate(row):
             ax.text(j, i, str(value), ha="center", va="center", fontsize=8)
     return _save(fig, path)
+
+
+def tune_plot(params: Sequence[dict], values: Sequence[float], names: Sequence[str],
+              metric: str, path: Path) -> Path:
+    """The guide's tuning plot: a heat map of ``metric`` over two searched settings (the
+    guide's layers x units surface, seen from above); one panel per setting otherwise, each
+    trial a point (a setting's effect across the others)."""
+    plt = _pyplot()
+    if len(names) == 2:
+        return _save(_heat_map(plt, params, values, names, metric), path)
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.5), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        column = [p[name] for p in params]
+        ticks = sorted(set(column), key=_order)
+        positions = [ticks.index(v) for v in column] if not _numeric(ticks) else column
+        ax.scatter(positions, list(values), alpha=0.7)
+        if not _numeric(ticks):
+            ax.set_xticks(range(len(ticks)), [str(t) for t in ticks])
+        ax.set(xlabel=name, ylabel=metric)
+    fig.suptitle(f"{metric} per trial")
+    return _save(fig, path)
+
+
+def _heat_map(plt, params: Sequence[dict], values: Sequence[float], names: Sequence[str],
+              metric: str):
+    """Rows: the first setting's values, columns: the second's; a cell without a scored trial
+    stays blank."""
+    import numpy as np
+
+    rows = sorted({p[names[0]] for p in params}, key=_order)
+    cols = sorted({p[names[1]] for p in params}, key=_order)
+    grid = np.full((len(rows), len(cols)), np.nan)
+    for p, value in zip(params, values):
+        grid[rows.index(p[names[0]]), cols.index(p[names[1]])] = value
+    fig, ax = plt.subplots(figsize=(1.1 * len(cols) + 3, 0.8 * len(rows) + 2))
+    image = ax.imshow(grid, cmap="viridis" if "loss" not in metric else "viridis_r",
+                      aspect="auto")
+    ax.set_xticks(range(len(cols)), [str(c) for c in cols])
+    ax.set_yticks(range(len(rows)), [str(r) for r in rows])
+    ax.set(xlabel=names[1], ylabel=names[0], title=f"{metric} per trial")
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            if not np.isnan(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.4f}", ha="center", va="center", fontsize=8,
+                        color="white")
+    fig.colorbar(image, ax=ax, label=metric)
+    return fig
+
+
+def _numeric(values: Sequence) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def _order(value):
+    """Numbers by value, everything else by text (an n-gram range "1-2")."""
+    return (0, value, "") if _numeric([value]) else (1, 0, str(value))

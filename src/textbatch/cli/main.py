@@ -11,7 +11,7 @@ from textbatch.cli.app import app
 from textbatch.errors import TextbatchError
 
 # One module per command; each registers itself on ``app`` when imported.
-COMMAND_MODULES = ("explore", "vectorize", "train", "evaluate", "predict")
+COMMAND_MODULES = ("explore", "vectorize", "train", "tune", "evaluate", "predict")
 
 
 def _register_commands() -> None:

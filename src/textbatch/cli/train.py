@@ -80,7 +80,7 @@ def build_run_config(flags: dict[str, Any], toml_file: Path | None) -> tuple[
         RunConfig, str, str | None, frozenset[str]]:
     """RunConfig from defaults < TOML < flags; returns (config, model choice, vectorizer kind,
     the ``section.field`` names the user gave, which per-model defaults must not replace)."""
-    data = _load_toml(toml_file) if toml_file else {}
+    data = load_toml(toml_file) if toml_file else {}
     sections = {name: dict(data.get(name, {})) for name in SECTIONS}
     for section, param, f in _flag_fields():
         value = flags.get(param)
@@ -100,16 +100,19 @@ def build_run_config(flags: dict[str, Any], toml_file: Path | None) -> tuple[
     return config, model, kind, given
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+def load_toml(path: Path) -> dict[str, Any]:
+    """The config file's tables: the five config sections and ``tune`` (read by ``textbatch
+    tune``, ignored by ``train``, so one file serves both)."""
     import tomllib
 
     try:
         data = tomllib.loads(Path(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config file ({exc}).") from None
-    unknown = sorted(set(data) - set(SECTIONS))
+    unknown = sorted(set(data) - set(SECTIONS) - {"tune"})
     if unknown:
-        raise ConfigError(f"{path}: unknown sections {unknown}. Known: {sorted(SECTIONS)}.")
+        raise ConfigError(f"{path}: unknown sections {unknown}. "
+                          f"Known: {sorted([*SECTIONS, 'tune'])}.")
     return data
 
 
@@ -139,39 +142,52 @@ def train_command(train: list[str], out: Path, val: list[str], test: list[str],
         typer.echo(json.dumps(metrics, indent=2))
 
 
-def _signature() -> inspect.Signature:
+TRAIN_FLAGS = [
+    ("train", list[str], typer.Argument(..., help="Training files, globs, folders or URLs.")),
+    ("out", Path, typer.Option(..., "--out", help="Output directory of the run.")),
+    ("val", Optional[list[str]], typer.Option(None, "--val", help="Validation data "
+     "(repeatable); default: a stable-hash split of TRAIN (--val-fraction).")),
+    ("test", Optional[list[str]], typer.Option(None, "--test", help="Test data, scored "
+     "once at the end (repeatable).")),
+    ("config", Optional[Path], typer.Option(None, "--config", help="TOML file with "
+     "read, stream, vectorize, model and train tables; flags override it.")),
+    ("verbose", int, typer.Option(2, "--verbose", help="0 silent, 1 progress bar, "
+     "2 one line per epoch.")),
+    ("resume", bool, typer.Option(False, "--resume", help="Continue from the last "
+     "checkpoint in OUT (fails if there is none). Without it a run still resumes when OUT "
+     "holds a checkpoint of the same data and settings.")),
+    ("overwrite", bool, typer.Option(False, "--overwrite", help="Delete OUT's checkpoints "
+     "and start training over.")),
+]
+
+
+def config_flag_params() -> list[inspect.Parameter]:
+    """One keyword parameter (a typer option) per config field, for every command that takes
+    the run settings as flags (``train``, ``tune``)."""
     P = inspect.Parameter
-    fixed = [
-        ("train", list[str], typer.Argument(..., help="Training files, globs, folders or URLs.")),
-        ("out", Path, typer.Option(..., "--out", help="Output directory of the run.")),
-        ("val", Optional[list[str]], typer.Option(None, "--val", help="Validation data "
-         "(repeatable); default: a stable-hash split of TRAIN (--val-fraction).")),
-        ("test", Optional[list[str]], typer.Option(None, "--test", help="Test data, scored "
-         "once at the end (repeatable).")),
-        ("config", Optional[Path], typer.Option(None, "--config", help="TOML file with "
-         "read, stream, vectorize, model and train tables; flags override it.")),
-        ("verbose", int, typer.Option(2, "--verbose", help="0 silent, 1 progress bar, "
-         "2 one line per epoch.")),
-        ("resume", bool, typer.Option(False, "--resume", help="Continue from the last "
-         "checkpoint in OUT (fails if there is none). Without it a run still resumes when OUT "
-         "holds a checkpoint of the same data and settings.")),
-        ("overwrite", bool, typer.Option(False, "--overwrite", help="Delete OUT's checkpoints "
-         "and start training over.")),
-    ]
-    params = [P(n, P.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in fixed]
+    params = []
     for section, name, f in _flag_fields():
         annotation, option = _option(section, name, f)
         params.append(P(name, P.KEYWORD_ONLY, default=option, annotation=annotation))
-    return inspect.Signature(params)
+    return params
 
 
-def _command(**kwargs: Any) -> None:
-    fixed = {k: kwargs.pop(k) for k in ("train", "out", "val", "test", "config", "verbose",
-                                        "resume", "overwrite")}
-    train_command(**fixed, **kwargs)
+def register_command(name: str, handler: Any, fixed: list[tuple[str, Any, Any]]) -> None:
+    """Register ``handler`` as ``textbatch NAME`` with the ``fixed`` (name, annotation, typer
+    parameter) flags followed by one flag per config field; the config flags reach ``handler``
+    as ``**flags`` (see ``build_run_config``)."""
+    P = inspect.Parameter
+    params = [P(n, P.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in fixed]
+    names = [n for n, _, _ in fixed]
+
+    def command(**kwargs: Any) -> None:
+        handler(**{k: kwargs.pop(k) for k in names}, **kwargs)
+
+    command.__signature__ = inspect.Signature(params + config_flag_params())  # type: ignore
+    command.__annotations__ = {p.name: p.annotation
+                               for p in command.__signature__.parameters.values()}
+    command.__doc__ = handler.__doc__
+    app.command(name=name)(command)
 
 
-_command.__signature__ = _signature()  # type: ignore[attr-defined]
-_command.__annotations__ = {p.name: p.annotation for p in _command.__signature__.parameters.values()}
-_command.__doc__ = train_command.__doc__
-app.command(name="train")(_command)
+register_command("train", train_command, TRAIN_FLAGS)

@@ -57,25 +57,32 @@ class ModelSpec:
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
     head: Callable[[int], OutputHead] = class_head  # num_classes -> single-label output layer
     multilabel_head: Callable[[int], OutputHead] = label_head  # num_labels -> multi-label one
+    # {setting: values}: what ``textbatch tune`` searches when no --grid is given
+    search_space: dict[str, list[Any]] = field(default_factory=dict)
 
 
 MODEL_TABLE: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("mlp", "textbatch.models.mlp:MLP", "bag", "ngram", ("ngram", "hashed"),
-              "the guide's n-gram MLP over tf-idf rows"),
+              "the guide's n-gram MLP over tf-idf rows",
+              # the guide's tune_ngram_model.py grid
+              search_space={"layers": [1, 2, 3], "units": [8, 16, 32, 64, 128]}),
     # The guide's sepCNN settings; the MLP's 0.5 / 3e-3 reach the same SST-2 accuracy, but the
     # guide's values are the documented ones and overfit no faster.
     ModelSpec("sepcnn", "textbatch.models.sepcnn:SepCNN", "sequence", "sequence", ("sequence",),
               "the guide's separable CNN over token sequences",
               {"model": {"dropout_rate": 0.2}, "train": {"learning_rate": 1e-3},
                "vectorize": {"top_k": 20_000},  # the guide's sequence vocabulary
-               "stream": {"batch_size": 128}}),  # batch_train_sequence_model.py's
+               "stream": {"batch_size": 128}},  # batch_train_sequence_model.py's
+              search_space={"blocks": [1, 2, 3], "filters": [32, 64, 128]}),  # depth x width
     # fastText-style table: 2M buckets x 200 dims (+ SparseAdam state) peaked at 8.6 GB RSS.
     # IMDB test / peak RSS: 64 dims 0.898 / 1.67 GB, 32 dims 0.901 / 1.35 GB. Its row-wise
     # Adagrad wants a larger step than Adam: IMDB val 0.919 after 2 epochs at 0.1, 0.913 after 4
     # at 3e-2, 0.807 after 2 at 3e-3 (issue 4).
     ModelSpec("ngram-bag", "textbatch.models.ngram_bag:NgramBag", "bag", "hashed",
               ("ngram", "hashed"), "fastText-style bag of hashed n-gram embeddings",
-              {"model": {"embedding_dim": 32}, "train": {"learning_rate": 0.1}}),
+              {"model": {"embedding_dim": 32}, "train": {"learning_rate": 0.1}},
+              # width x Adagrad's step, around the defaults above
+              search_space={"embedding_dim": [16, 32, 64], "learning_rate": [0.03, 0.1, 0.3]}),
 )}
 MODEL_NAMES: tuple[str, ...] = tuple(MODEL_TABLE)
 DEFAULT_MODEL = "mlp"

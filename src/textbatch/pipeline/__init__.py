@@ -9,6 +9,8 @@ package that owns it (data, features, models, train, artifacts).
   rule. ``vectorize_files`` is ``textbatch vectorize``.
 - ``make_splits`` / ``train_val_sources`` (``pipeline.sources``): the one train/validation split.
 - ``RunCheckpoints`` / ``run_fingerprint`` (``pipeline.resume``): resume by fingerprint.
+- ``tune(TuneRequest)`` (``pipeline.tune``, exported as ``run_tune``): the search of
+  ``textbatch.tune`` over trials that share ``fit_and_cache``'s vectorizer and cache.
 - ``evaluate`` / ``predict`` / ``predict_text`` (``pipeline.evaluate``): a saved classifier over
   streamed records.
 
@@ -34,6 +36,9 @@ _EXPORTS = {
         "make_splits", "train_val_sources", "read_manifest")},
     **{name: f"textbatch.pipeline.resume:{name}" for name in (
         "RunCheckpoints", "run_fingerprint", "fingerprint_diff")},
+    "TuneRequest": "textbatch.pipeline.tune:TuneRequest",
+    "run_tune": "textbatch.pipeline.tune:tune",  # not "tune": the submodule's name
+    "parse_duration": "textbatch.tune.space:parse_duration",
     "explore_files": "textbatch.explore:explore",
     "write_explore_plots": "textbatch.explore_plots:write_explore_plots",
     "model_help": "textbatch.models.table:model_help",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from textbatch.config import RunConfig
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
     from textbatch.data.stream import BatchLoader
     from textbatch.pipeline.resume import RunCheckpoints
-    from textbatch.train import EarlyStopping, Trainer
+    from textbatch.train import Callback, EarlyStopping, Trainer
     from textbatch.train.collectives import DistContext
 
 VAL_BATCH = 2_048  # validation has no gradients: bigger batches are simply faster
@@ -22,7 +23,8 @@ VAL_BATCH = 2_048  # validation has no gradients: bigger batches are simply fast
 def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: int,
               checkpoints: RunCheckpoints | None = None, embedding: np.ndarray | None = None,
               fine_tune_checkpoints: RunCheckpoints | None = None,
-              output_bias: np.ndarray | None = None) -> tuple[Trainer, EarlyStopping]:
+              output_bias: np.ndarray | None = None, callbacks: Sequence[Callback] = ()
+              ) -> tuple[Trainer, EarlyStopping]:
     """Build the model, stream the train/val caches, fit with EarlyStopping and the CSV log;
     with ``checkpoints`` (a RunCheckpoints) also checkpoint, resume and stop cleanly on signals.
 
@@ -30,7 +32,8 @@ def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: in
     embedding and freezes it; with ``config.model.fine_tune_embeddings`` a second stage then
     trains everything from the first stage's best weights, with a fresh Adam and its own early
     stopping, checkpointed by ``fine_tune_checkpoints`` (the guide's two stages).
-    ``output_bias`` starts the output logits there (multi-label: each label's log-odds)."""
+    ``output_bias`` starts the output logits there (multi-label: each label's log-odds);
+    ``callbacks`` run before the others (tune's pruning and NaN watch)."""
     from textbatch.models import build_model
     from textbatch.models.registry import set_output_bias
 
@@ -38,27 +41,29 @@ def fit_model(config: RunConfig, caches: dict[str, Path], out: Path, verbose: in
     if output_bias is not None:
         set_output_bias(model, output_bias)
     if embedding is None:
-        return _fit_stage(model, config, caches, out / "history.csv", verbose, checkpoints)
+        return _fit_stage(model, config, caches, out / "history.csv", verbose, checkpoints,
+                          callbacks)
     import torch
 
     with torch.no_grad():
         model.embedding.weight.copy_(torch.from_numpy(embedding))
     model.embedding.weight.requires_grad_(False)
     if not config.model.fine_tune_embeddings:
-        return _fit_stage(model, config, caches, out / "history.csv", verbose, checkpoints)
+        return _fit_stage(model, config, caches, out / "history.csv", verbose, checkpoints,
+                          callbacks)
     done = None if fine_tune_checkpoints is None else (
         fine_tune_checkpoints.store.directory / FROZEN_STAGE)
     if done is not None and done.is_file():  # a resumed run: stage 1 finished before
         model.load_state_dict(_read_weights(done))
     else:
-        _fit_stage(model, config, caches, out / "history.csv", verbose, checkpoints)
+        _fit_stage(model, config, caches, out / "history.csv", verbose, checkpoints, callbacks)
         if done is not None and fine_tune_checkpoints.writer:
             _write_weights(done, model.state_dict())
     model.embedding.weight.requires_grad_(True)
     if verbose:
         print("fine-tuning: embedding trainable, from the frozen stage's best weights")
     return _fit_stage(model, config, caches, out / "history_fine_tune.csv", verbose,
-                      fine_tune_checkpoints)
+                      fine_tune_checkpoints, callbacks)
 
 
 FROZEN_STAGE = "frozen_stage.safetensors"  # the first stage's best weights, once it finished
@@ -81,8 +86,8 @@ def _write_weights(path: Path, state: dict[str, torch.Tensor]) -> None:
 
 
 def _fit_stage(model: torch.nn.Module, config: RunConfig, caches: dict[str, Path],
-               history: Path, verbose: int, checkpoints: RunCheckpoints | None
-               ) -> tuple[Trainer, EarlyStopping]:
+               history: Path, verbose: int, checkpoints: RunCheckpoints | None,
+               callbacks: Sequence[Callback] = ()) -> tuple[Trainer, EarlyStopping]:
     """One Trainer.fit of ``model`` (its trainable parameters) with early stopping on val_loss."""
     from textbatch.models import input_kind
     from textbatch.train import CSVLogger, EarlyStopping, Trainer
@@ -104,12 +109,15 @@ def _fit_stage(model: torch.nn.Module, config: RunConfig, caches: dict[str, Path
     logger = [CSVLogger(history)] if dist.is_rank_zero else []  # rank 0 writes
     stopper = EarlyStopping(monitor="val_loss", patience=config.train.patience,
                             restore_best_weights=True)
-    with GracefulInterrupt() as interrupt:
+    # a signal is deferred only when there is a checkpoint to write; without one (tune's
+    # trials) SIGINT/SIGTERM act at once, as a finished trial is already on disk
+    deferred = GracefulInterrupt() if checkpoints is not None else contextlib.nullcontext()
+    with deferred as interrupt:
         backup = [] if checkpoints is None else [checkpoints.callback(
             {"train": train, "val": val}, config.train.checkpoint_every, interrupt, verbose > 0)]
         trainer.fit(train, train.steps_per_epoch, validation_data=val,
                     validation_steps=val.steps_per_epoch, epochs=config.train.epochs,
-                    callbacks=[stopper, *logger, *backup],
+                    callbacks=[stopper, *callbacks, *logger, *backup],
                     verbose=verbose if dist.is_rank_zero else 0)
     return trainer, stopper
 

@@ -14,6 +14,7 @@ from textbatch.train.callbacks import (
     History,
     ModelCheckpoint,
     ReduceLROnPlateau,
+    TerminateOnNaN,
 )
 from textbatch.train.progress import format_epoch_line
 from textbatch.train.seeds import pick_device, seed_everything
@@ -22,6 +23,6 @@ from textbatch.train.weights import load_weights, save_weights
 
 __all__ = [
     "Callback", "CSVLogger", "EarlyStopping", "History", "ModelCheckpoint", "ReduceLROnPlateau",
-    "Trainer", "format_epoch_line", "load_weights", "pick_device", "probabilities",
-    "save_weights", "seed_everything",
+    "TerminateOnNaN", "Trainer", "format_epoch_line", "load_weights", "pick_device",
+    "probabilities", "save_weights", "seed_everything",
 ]

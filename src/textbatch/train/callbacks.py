@@ -130,6 +130,20 @@ class EarlyStopping(Callback):
         self.best_weights = state["best_weights"]
 
 
+class TerminateOnNaN(Callback):
+    """Stop as soon as a batch's loss is NaN or infinite (Keras's name); ``nan_at`` says where
+    (1-based epoch, 0-based batch), so a caller can report the run as failed."""
+
+    def __init__(self) -> None:
+        self.nan_at: tuple[int, int] | None = None
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)) and self.trainer is not None:
+            self.nan_at = (self.trainer.epoch + 1, batch)
+            self.trainer.stop_training = True
+
+
 class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by ``factor`` after ``patience`` epochs without improvement."""
 
