@@ -51,6 +51,8 @@ class ReadConfig(_JsonConfig):
     text_field: str = "text"  # JSONL / Parquet
     label_field: str = "label"
     on_bad_records: Literal["error", "skip"] = "error"
+    # CSV: let a quoted field run over more than 32 lines / 1 MiB (see readers.csv_rows)
+    allow_multiline: bool = False
 
     def __post_init__(self) -> None:
         _check(

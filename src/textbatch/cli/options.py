@@ -30,6 +30,11 @@ READ_FLAGS: tuple[tuple[str, Any, Any], ...] = (
      typer.Option("label", "--label-field", help="JSONL/Parquet label field.")),
     ("on_bad_records", str,
      typer.Option("error", "--on-bad-records", help="error | skip (counted).")),
+    ("allow_multiline", bool,
+     typer.Option(False, "--allow-multiline",
+                  help="CSV: accept quoted fields that run over more than 32 lines or 1 MiB "
+                       "(real multi-paragraph texts); without it such a field is reported as "
+                       "an unclosed quote. Default: off.")),
 )
 
 
@@ -45,6 +50,7 @@ def read_config_from_flags(
     text_field: str,
     label_field: str,
     on_bad_records: str,
+    allow_multiline: bool = False,
 ) -> ReadConfig:
     """The ReadConfig the read flags describe (validated by ReadConfig itself)."""
     return ReadConfig(
@@ -54,6 +60,7 @@ def read_config_from_flags(
         text_field=text_field,
         label_field=label_field,
         on_bad_records=on_bad_records,  # type: ignore[arg-type]
+        allow_multiline=allow_multiline,
     )
 
 
