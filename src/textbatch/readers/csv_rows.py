@@ -66,6 +66,7 @@ class _Span:
 def csv_rows(lines: Lines, width: int, delimiter: str = ",", *, allow_multiline: bool = False,
              split: Split | None = None) -> Iterator[tuple[Position, list[str]]]:
     """``(start, fields)`` of every non-blank row; malformed rows go to ``lines.bad``.
+    ``lines`` must be made with ``taint=True``.
 
     ``width`` is the number of fields a row must have: a multi-line row with another count is
     an unclosed quote (rows of one line with a wrong count are the reader's to report).
@@ -81,12 +82,17 @@ def _rows_from(lines: Lines, start: Position, shape: tuple[int, str, bool], spli
     """Rows from ``start``; returns where to restart after an unclosed quote, else None."""
     numbered = lines.numbered(start)
     for offset, line, text in numbered:
+        size = lines.last_size
         row = split(text) if split is not None else None
         if row is None:
             row = _parse(lines, line, text, _Span(numbered, not shape[2]), shape)
             if row is _UNCLOSED:
-                return Position(offset + len(text.encode("utf-8")), line + 1)
-        if row:
+                lines.taint.clear()  # type: ignore[union-attr]
+                return Position(offset + size, line + 1)
+        if lines.taint:  # a line of this record had bad bytes: the whole record goes
+            lines.bad.handle(lines.path, *lines.taint[0])
+            lines.taint.clear()
+        elif row:
             yield Position(offset, line), row
     return None
 

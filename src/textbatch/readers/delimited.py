@@ -104,7 +104,7 @@ class DelimitedReader(ReaderBase):
         self, shard: str, bad: BadRecords, start: Position | None = None
     ) -> Iterator[tuple[Position, Record]]:
         layout = self.layout(shard)
-        lines = Lines(shard, bad, start)
+        lines = Lines(shard, bad, start, taint=self.delimiter == ",")
         rows = (csv_rows(lines, layout.width, allow_multiline=self.config.allow_multiline)
                 if self.delimiter == "," else _tsv_rows(lines))
         path = lines.path

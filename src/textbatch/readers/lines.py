@@ -30,15 +30,24 @@ _DRAIN_CHUNK = 1 << 22
 
 
 class Lines:
-    """Iterates a shard's lines from ``start``, handing bad bytes to ``bad``."""
+    """Iterates a shard's lines from ``start``, handing bad bytes to ``bad``.
 
-    __slots__ = ("url", "path", "bad", "start")
+    With ``taint`` (CSV, where a record may span lines), a line with bad bytes is not dropped
+    but handed on decoded leniently (NUL as U+FFFD), its problem noted in ``taint``: the CSV
+    layer then drops the whole record it belongs to, instead of re-reading the rest of that
+    record as new records. ``last_size`` is the byte size of the line just handed out.
+    """
 
-    def __init__(self, url: str, bad: BadRecords, start: Position | None = None) -> None:
+    __slots__ = ("url", "path", "bad", "start", "taint", "last_size")
+
+    def __init__(self, url: str, bad: BadRecords, start: Position | None = None,
+                 taint: bool = False) -> None:
         self.url = url
         self.path = redact(url)
         self.bad = bad
         self.start = start or Position(0, 1)
+        self.taint: list[tuple[int, str, str]] | None = [] if taint else None
+        self.last_size = 0
 
     def numbered(self, start: Position | None = None) -> Iterator[tuple[int, int, str]]:
         """``(byte_offset, line_number, text)`` per good line, text with its line ending, from
@@ -65,6 +74,7 @@ class Lines:
                 else:
                     text = self._decode(raw, offset, line)
                     if text is not None:
+                        self.last_size = size
                         yield offset, line, text
                 offset += size
                 line += 1
@@ -73,14 +83,20 @@ class Lines:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            self.bad.handle(self.path, line, f"invalid UTF-8 at byte offset {offset + exc.start} "
-                            f"(byte 0x{raw[exc.start]:02x}); the file must be UTF-8", "encoding")
-            return None
+            return self._bad_bytes(raw, line, f"invalid UTF-8 at byte offset {offset + exc.start}"
+                                   f" (byte 0x{raw[exc.start]:02x}); the file must be UTF-8",
+                                   "encoding")
         if "\x00" in text:
-            self.bad.handle(self.path, line, f"NUL byte at byte offset {offset + text.index(chr(0))}"
-                            " (a binary file?)", "nul_byte")
-            return None
+            return self._bad_bytes(raw, line, "NUL byte at byte offset "
+                                   f"{offset + text.index(chr(0))} (a binary file?)", "nul_byte")
         return text
+
+    def _bad_bytes(self, raw: bytes, line: int, reason: str, kind: str) -> str | None:
+        if self.taint is None:
+            self.bad.handle(self.path, line, reason, kind)
+            return None
+        self.taint.append((line, reason, kind))
+        return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
     def _overlong(self, stream: BinaryIO, offset: int, line: int) -> int:
         """Report a line without a newline in its first MAX_LINE_BYTES; skip to its end."""

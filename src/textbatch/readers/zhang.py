@@ -72,7 +72,7 @@ class ZhangReader(ReaderBase):
     def read(
         self, shard: str, bad: BadRecords, start: Position | None = None
     ) -> Iterator[tuple[Position, Record]]:
-        lines = Lines(shard, bad, start)
+        lines = Lines(shard, bad, start, taint=True)
         labels = _LabelMap(self.classes(shard))
         width = self._width(shard)
         path = lines.path
