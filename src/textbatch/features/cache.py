@@ -25,6 +25,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from textbatch.errors import CheckpointError
+from textbatch.io.atomic import write_error
 from textbatch.features.batch import SparseBatch
 
 FORMAT_VERSION = 1
@@ -67,34 +68,51 @@ class CacheWriter:
     def __enter__(self) -> "CacheWriter":
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type | None, *exc_info: object) -> None:
+        self.close(quiet=exc_type is not None)
 
     def append(self, batch: SparseBatch) -> None:
         if batch.labels is None:
             raise ValueError("write_cache needs labelled batches (labels is None)")
-        self._files["ids"].write(np.asarray(batch.ids, np.int32).tobytes())
-        self._files["weights"].write(np.asarray(batch.weights, np.float32).tobytes())
         offsets = np.asarray(batch.offsets[1:], np.int64) - batch.offsets[0] + self.nnz
-        self._files["offsets"].write(offsets.tobytes())
-        self._files["labels"].write(np.asarray(batch.labels, np.int64).tobytes())
+        self._write("ids", np.asarray(batch.ids, np.int32))
+        self._write("weights", np.asarray(batch.weights, np.float32))
+        self._write("offsets", offsets)
+        self._write("labels", np.asarray(batch.labels, np.int64))
         self.num_records += len(batch)
         self.nnz += int(batch.offsets[-1] - batch.offsets[0])
 
+    def _write(self, name: str, array: np.ndarray) -> None:
+        try:
+            self._files[name].write(array.tobytes())
+        except OSError as exc:  # a full disk: one line naming the file (the caller cleans up)
+            raise write_error(exc, self.directory / f"{name}.bin", array.nbytes) from exc
+
     def finish(self, key: dict[str, Any], block_size: int = 1024) -> None:
         """Flush the arrays to disk, then write the manifest that makes them a cache."""
-        for handle in self._files.values():
-            handle.flush()
-            os.fsync(handle.fileno())
-        self.close()
         manifest = {"format_version": FORMAT_VERSION, "num_records": self.num_records,
                     "nnz": self.nnz, "block_size": int(block_size), "dtypes": DTYPES, "key": key}
-        (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True),
-                                               "utf-8")
+        try:
+            for handle in self._files.values():
+                handle.flush()
+                os.fsync(handle.fileno())
+            self.close()
+            (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=1,
+                                                              sort_keys=True), "utf-8")
+        except OSError as exc:
+            raise write_error(exc, self.directory) from exc
 
-    def close(self) -> None:
+    def close(self, quiet: bool = False) -> None:
+        """Close every file (closing flushes, so on a full disk it may fail); ``quiet`` while
+        another error is already on its way out."""
+        errors = []
         for handle in self._files.values():
-            handle.close()
+            try:
+                handle.close()
+            except OSError as exc:
+                errors.append(exc)
+        if errors and not quiet:
+            raise write_error(errors[0], self.directory) from errors[0]
 
 
 # Bytes gathered after which mapped pages are dropped, so a pass over the cache does not leave

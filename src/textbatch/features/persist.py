@@ -18,6 +18,7 @@ import numpy as np
 
 from textbatch.config import VectorizeConfig
 from textbatch.errors import CheckpointError, ConfigError
+from textbatch.io.atomic import write_error
 
 FORMAT_VERSION = 1
 STATE_FILE = "vectorizer.json"
@@ -36,7 +37,14 @@ def _replace_atomically(path: Path, data: bytes) -> None:
 def save_state(directory: str | Path, kind: str, config: VectorizeConfig, meta: dict[str, Any],
                arrays: dict[str, np.ndarray], lists: dict[str, list]) -> None:
     """Write arrays and lists first and ``vectorizer.json`` last (each file atomically)."""
-    directory = Path(directory)
+    try:
+        _save_state(Path(directory), kind, config, meta, arrays, lists)
+    except OSError as exc:
+        raise write_error(exc, directory) from exc
+
+
+def _save_state(directory: Path, kind: str, config: VectorizeConfig, meta: dict[str, Any],
+                arrays: dict[str, np.ndarray], lists: dict[str, list]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for name, array in arrays.items():
         temp = directory / f".{name}.npy.tmp"

@@ -68,12 +68,11 @@ class TopNgrams:
         log = _TokenLog()
         tokens, offsets = self.analyzer.encode(texts, log)
         tokens = tokens.view(np.uint64)
-        keys, n_of, start = self._document_ngrams(tokens, offsets)
-        unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
+        unique, counts, n_of, start = self._document_counts(tokens, offsets)
         for row in range(DEPTH):
             np.add.at(self.sketch[row], self._cells(unique, row), counts.astype(np.uint32))
         self.total += int(counts.sum())
-        self._admit(unique, n_of[first], start[first], tokens, log)
+        self._admit(unique, n_of, start, tokens, log)
 
     def most_common(self, n: int) -> list[tuple[str, int]]:
         """The ``n`` n-grams in most documents (estimated counts), ties broken by string."""
@@ -87,9 +86,10 @@ class TopNgrams:
                 "max_overcount": math.ceil(math.e * self.total / WIDTH),
                 "confidence": round(1 - math.exp(-DEPTH), 4)}
 
-    def _document_ngrams(self, tokens: np.ndarray, offsets: np.ndarray
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each n-gram key once per document, with (n, start token) to rebuild its string."""
+    def _document_counts(self, tokens: np.ndarray, offsets: np.ndarray) -> tuple[
+            np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct n-gram keys of the chunk, how many documents hold each, and (n, first
+        start token) to rebuild each one's string."""
         keys, ns, starts, rows = [], [], [], []
         lo, hi = self.analyzer.ngram_range
         for n in range(lo, hi + 1):
@@ -106,11 +106,17 @@ class TopNgrams:
             starts.append(start)
             rows.append(row)
         key, n_of, start, row = (np.concatenate(a) for a in (keys, ns, starts, rows))
-        order = np.lexsort((key, row))
+        # Stable: within one key (one n, so one row-ordered part) rows stay ascending, so the
+        # repeats of an n-gram inside a document are neighbours.
+        order = np.argsort(key, kind="stable")
         key, row = key[order], row[order]
-        first = np.ones(len(key), bool)
-        first[1:] = (key[1:] != key[:-1]) | (row[1:] != row[:-1])
-        return key[first], n_of[order][first], start[order][first]
+        new_key = np.ones(len(key), bool)
+        new_key[1:] = key[1:] != key[:-1]
+        new_doc = new_key.copy()
+        new_doc[1:] |= row[1:] != row[:-1]
+        first = np.flatnonzero(new_key)
+        counts = np.add.reduceat(new_doc.astype(np.int64), first) if len(first) else first
+        return key[first], counts, n_of[order][first], start[order][first]
 
     def _cells(self, keys: np.ndarray, row: int) -> np.ndarray:
         with np.errstate(over="ignore"):
