@@ -62,6 +62,7 @@ class TopNgrams:
         self.sketch = np.zeros((DEPTH, WIDTH), np.uint32)
         self.total = 0
         self.keys = np.zeros(0, np.uint64)  # candidates, with their strings in ``names``
+        self.counts = np.zeros(0, np.int64)  # and their counts, exact since admission
         self.names: dict[int, str] = {}
 
     def update(self, texts: list[str]) -> None:
@@ -69,15 +70,15 @@ class TopNgrams:
         tokens, offsets = self.analyzer.encode(texts, log)
         tokens = tokens.view(np.uint64)
         unique, counts, n_of, start = self._document_counts(tokens, offsets)
+        before = self._estimate(unique)  # what earlier chunks hold (0 in the first chunk)
         for row in range(DEPTH):
             np.add.at(self.sketch[row], self._cells(unique, row), counts.astype(np.uint32))
         self.total += int(counts.sum())
-        self._admit(unique, n_of, start, tokens, log)
+        self._admit(unique, counts, before, (n_of, start, tokens), log)
 
     def most_common(self, n: int) -> list[tuple[str, int]]:
-        """The ``n`` n-grams in most documents (estimated counts), ties broken by string."""
-        estimates = self._estimate(self.keys)
-        pairs = [(self.names[int(k)], int(c)) for k, c in zip(self.keys, estimates)]
+        """The ``n`` n-grams in most documents, ties broken by string."""
+        pairs = [(self.names[int(k)], int(c)) for k, c in zip(self.keys, self.counts)]
         return sorted(pairs, key=lambda pair: (-pair[1], pair[0]))[:n]
 
     def bound(self) -> dict[str, float]:
@@ -127,21 +128,28 @@ class TopNgrams:
             return np.zeros(0, np.int64)
         return np.min([self.sketch[row][self._cells(keys, row)] for row in range(DEPTH)], axis=0)
 
-    def _admit(self, unique: np.ndarray, n_of: np.ndarray, start: np.ndarray, tokens: np.ndarray,
-               log: _TokenLog) -> None:
-        """Keep the ``capacity`` largest estimates among the candidates and this chunk's
-        n-grams; only newcomers need their strings rebuilt."""
-        fresh = ~np.isin(unique, self.keys)
-        pool = np.concatenate([self.keys, unique[fresh]])
-        estimates = self._estimate(pool)
-        keep = np.argsort(-estimates, kind="stable")[: self.capacity]
-        chosen = pool[keep]
+    def _admit(self, unique: np.ndarray, counts: np.ndarray, before: np.ndarray,
+               where: tuple[np.ndarray, np.ndarray, np.ndarray], log: _TokenLog) -> None:
+        """Add this chunk's exact counts to the candidates it holds; offer the rest with their
+        estimate so far (the sketch's, before this chunk, plus this chunk's exact count); keep
+        the ``capacity`` largest. Only newcomers need their strings rebuilt."""
+        held = np.isin(unique, self.keys)
+        order = np.argsort(self.keys)
+        at = order[np.searchsorted(self.keys, unique[held], sorter=order)]
+        self.counts = self.counts.copy()
+        self.counts[at] += counts[held]
+        pool = np.concatenate([self.keys, unique[~held]])
+        values = np.concatenate([self.counts, before[~held] + counts[~held]])
+        keep = np.argsort(-values, kind="stable")[: self.capacity]
         new = keep[keep >= len(self.keys)] - len(self.keys)
-        n_of, start = n_of[fresh][new], start[fresh][new]
+        self._name(unique[~held][new], where[0][~held][new], where[1][~held][new], where[2], log)
+        self.keys, self.counts = pool[keep], values[keep]
+        kept = set(self.keys.tolist())
+        self.names = {k: v for k, v in self.names.items() if k in kept}
+
+    def _name(self, keys: np.ndarray, n_of: np.ndarray, start: np.ndarray, tokens: np.ndarray,
+              log: _TokenLog) -> None:
         needed = [tokens[start[n_of > k] + k] for k in range(int(n_of.max(initial=0)))]
         words = log.strings(np.unique(np.concatenate(needed)) if needed else needed)
-        for key, n, s in zip(unique[fresh][new], n_of, start):
+        for key, n, s in zip(keys, n_of, start):
             self.names[int(key)] = " ".join(words[int(t)] for t in tokens[s:s + n])
-        kept = set(chosen.tolist())
-        self.names = {k: v for k, v in self.names.items() if k in kept}
-        self.keys = chosen
