@@ -35,7 +35,7 @@ def test_a_second_writer_fails_at_once_naming_the_first(tmp_path: Path) -> None:
     first = holder(tmp_path / "run")
     try:
         started = time.monotonic()
-        with pytest.raises(ConfigError, match=rf"another textbatch process \(PID {first.pid}\)"):
+        with pytest.raises(ConfigError, match=rf"another textbatch process \(PID {first.pid}\) is writing this folder"):
             claim(tmp_path / "run", "train")
         assert time.monotonic() - started < 5  # at once, not after a wait
     finally:

@@ -1,7 +1,8 @@
 """One writer per output folder, and only in folders textbatch made.
 
 ``claim(out, command)`` is what every command that writes a folder (``train --out``,
-``vectorize --out``, ``predict --output``'s folder) does first:
+``vectorize --out``) does first (``predict --output FILE`` only locks its file,
+``lock_output``):
 
 1. **Refuse a stranger's folder.** A folder that exists, holds files and has no run marker
    (``.textbatch-run.json``) was not made by textbatch: it is refused unless the user passes
@@ -76,8 +77,20 @@ def claimed(out: str | os.PathLike, command: str, *, overwrite: bool = False) ->
         release(folder)
 
 
+def _made_by_textbatch(folder: Path) -> bool:
+    """The marker, or (runs from before it existed) a textbatch model, checkpoint or cache."""
+    if (folder / MARKER).is_file():
+        return True
+    try:
+        config = (folder / "model" / "config.json").read_text("utf-8")[:200]
+    except (OSError, UnicodeDecodeError):
+        config = ""
+    return "textbatch-model" in config or (folder / "checkpoints" / "latest").is_file() or (
+        folder / "vectorizer" / "vectorizer.json").is_file()
+
+
 def _refuse_stranger(folder: Path, overwrite: bool) -> None:
-    if not folder.is_dir() or (folder / MARKER).is_file():
+    if not folder.is_dir() or _made_by_textbatch(folder):
         if folder.exists() and not folder.is_dir():
             raise ConfigError(f"{folder}: exists and is not a folder. Pick another --out.")
         return
@@ -96,19 +109,30 @@ def _refuse_stranger(folder: Path, overwrite: bool) -> None:
                           "pick another --out.")
 
 
-def _lock(folder: Path) -> int:
+def lock_output(path: str | os.PathLike) -> None:
+    """Hold, for the life of the process, the lock of one output file (``predict --output``):
+    ``.NAME.textbatch.lock`` beside it. A second writer of the same file fails at once."""
+    target = Path(path)
+    key = str(target.resolve())
+    if key not in _held:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _held[key] = _lock(target.parent, f".{target.name}.textbatch.lock", target)
+
+
+def _lock(folder: Path, name: str = LOCK_FILE, what: Path | None = None) -> int:
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no advisory locks; one writer by trust
         return -1
-    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         holder = os.pread(fd, 200, 0).decode("utf-8", "replace").split()[:1] or ["unknown"]
         os.close(fd)
-        raise ConfigError(f"{folder}: another textbatch process (PID {holder[0]}) is writing "
-                          "this folder. Wait for it to finish or pick another --out.") from None
+        raise ConfigError(f"{what or folder}: another textbatch process (PID {holder[0]}) is "
+                          f"writing this {'file' if what else 'folder'}. Wait for it to finish "
+                          "or pick another output.") from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd

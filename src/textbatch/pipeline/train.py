@@ -60,8 +60,8 @@ def train(request: TrainRequest) -> dict[str, Any]:
 
     timer = PhaseTimer()
     out = Path(request.out)
-    out.mkdir(parents=True, exist_ok=True)
     dist = setup_distributed(request.config.train.device)  # under torchrun only
+    _claim(out, dist, request.overwrite)
     with timer.phase("manifest"), dist.rank_zero_first():  # the others reuse its manifest cache
         splits, labels, skipped = make_splits(request.train, request.val, request.test,
                                               request.config)
@@ -106,6 +106,17 @@ def train(request: TrainRequest) -> dict[str, Any]:
     report = _report(timer, trainer, splits, skipped, vectorizer, explored)
     _write_json(out / "report.json", report)
     return metrics
+
+
+def _claim(out: Path, dist: DistContext, overwrite: bool) -> None:
+    """Rank 0 locks ``out`` for the run (one writer; a stranger's folder refused; leftovers of
+    killed runs removed: ``textbatch.io.run_folder``); the other ranks write under its lock."""
+    from textbatch.io.run_folder import claim
+
+    if dist.is_rank_zero:
+        claim(out, "train", overwrite=overwrite)
+    else:
+        out.mkdir(parents=True, exist_ok=True)
 
 
 def is_rank_zero() -> bool:

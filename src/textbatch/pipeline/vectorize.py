@@ -190,11 +190,12 @@ def vectorize_files(inputs: list[str], out_dir: str | Path, read_config: ReadCon
     from textbatch.features.cache import CacheSource
     from textbatch.io import expand_shards
 
+    from textbatch.io.run_folder import claim
+
     start = time.perf_counter()
     read_config, config = read_config or ReadConfig(), config or VectorizeConfig()
-    out_dir = Path(out_dir)
+    out_dir = claim(out_dir, "vectorize", overwrite=force)  # one writer; see io.run_folder
     manifest = Manifest.build(expand_shards(inputs), read_config, block_size)
-    out_dir.mkdir(parents=True, exist_ok=True)
     fitted = fit_and_cache(TextSource(manifest, split, val_fraction), manifest.classes, config,
                            out_dir / CACHE_DIR, out_dir / VECTORIZER_DIR,
                            cache_key(manifest, split, val_fraction, config),
