@@ -43,18 +43,22 @@ def _register_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; see the module docstring for what each failure prints and exits with."""
+    """Run the CLI; see the module docstring for what each failure prints and exits with.
+
+    Called with ``argv`` (from Python, a test), an error is a plain ``SystemExit``; only the
+    real entry point (no ``argv``) skips the static destructors."""
     _register_commands()
+    hard = argv is None
     try:
         app(args=argv)
     except SystemExit as exc:
         if exc.code in (None, 0):
             raise
-        leave(exc.code if isinstance(exc.code, int) else 1)
+        leave(exc.code if isinstance(exc.code, int) else 1, hard=hard)
     except TextbatchError as exc:
-        leave(1, f"error: {exc}")
+        leave(1, f"error: {exc}", hard=hard)
     except Exception as exc:  # noqa: BLE001 - the boundary: everything ends as one line
-        leave(1, error_line(exc))
+        leave(1, error_line(exc), hard=hard)
 
 
 def error_line(exc: BaseException) -> str:
@@ -77,10 +81,13 @@ def _from_storage(exc: BaseException) -> bool:
                for pkg in STORAGE_PACKAGES)
 
 
-def leave(code: int, message: str | None = None) -> NoReturn:
-    """Print ``message`` (scrubbed), run Python's exit handlers, and exit with ``code`` at once."""
+def leave(code: int, message: str | None = None, hard: bool = True) -> NoReturn:
+    """Print ``message`` (scrubbed), run Python's exit handlers, and exit with ``code`` at once
+    (``hard``), or raise SystemExit(code)."""
     if message:
         print(scrub(message), file=sys.stderr)
+    if not hard:
+        raise SystemExit(code)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
