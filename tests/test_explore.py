@@ -101,3 +101,47 @@ def test_single_label_explore_has_no_multilabel_section(tmp_path: Path):
     shard = tmp_path / "t.ft"
     shard.write_text("__label__a one two\n__label__b three\n")
     assert "multi_label" not in explore([str(shard)], top_ngrams=0).to_json()
+def _distinct_words_file(path: Path, docs: int) -> Path:
+    """``docs`` records of 12 words never seen elsewhere (all n-grams distinct) plus a few
+    common words: the worst case for holding every n-gram."""
+    rng = np.random.default_rng(0)
+    with path.open("w") as handle:
+        for row in range(docs):
+            words = " ".join(f"w{v:x}" for v in rng.integers(0, 1 << 60, 12))
+            handle.write(f"{'ab'[row % 2]}\tthe common words {words}\n")
+    return path
+
+
+def test_explore_memory_is_flat_in_the_number_of_distinct_ngrams(tmp_path: Path) -> None:
+    """Issue 13 case 10: the top-n-grams table holds a fixed sketch, not every n-gram."""
+    import tracemalloc
+
+    peaks = []
+    for docs in (2_000, 30_000):
+        data = _distinct_words_file(tmp_path / f"d{docs}.tsv", docs)
+        tracemalloc.start()
+        report = explore([str(data)], top_ngrams=3).to_json()
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert report["top_ngrams"] == [["common", docs], ["common words", docs], ["the", docs]]
+    assert peaks[1] - peaks[0] < 25 << 20, peaks  # 28k more documents, ~700k more n-grams
+    assert report["top_ngrams_bound"]["memory_bytes"] < 25 << 20
+
+
+def test_sketched_top_ngrams_equal_exact_document_counts(shared_file) -> None:
+    """On real data (SST-2, 6.9k sentences) the sketch's top 20 are the exact ones."""
+    from textbatch.readers import BadRecords, read_records
+    from textbatch.text.analyzer import Analyzer
+    from textbatch.text.top_ngrams import TopNgrams
+
+    path = str(shared_file("sst2/stsa.binary.train"))
+    texts = [r.text for r in read_records([path], ReadConfig(), BadRecords())]
+    exact: Counter = Counter()
+    analyzer = Analyzer((1, 2))
+    for text in texts:
+        exact.update(set(analyzer.ngrams(text)))
+    counter = TopNgrams((1, 2), capacity=256)
+    for start in range(0, len(texts), 1000):
+        counter.update(texts[start:start + 1000])
+    expected = sorted(exact.items(), key=lambda pair: (-pair[1], pair[0]))[:20]
+    assert counter.most_common(20) == expected

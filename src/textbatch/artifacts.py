@@ -8,7 +8,8 @@ Layout (nothing here is pickled, so loading never executes code)::
     model/model.safetensors  the weights
     model/thresholds.json    multi-label models trained with --tune-thresholds: one per label
 
-Loading rebuilds the architecture from config.json and refuses weights that do not match it.
+Loading treats the folder as untrusted: ``textbatch.model_folder`` checks every file and the
+weight shapes against config.json before anything is built; each problem is one line.
 """
 
 from __future__ import annotations
@@ -139,19 +140,19 @@ def save_classifier(directory: str | Path, config: RunConfig, classes: Sequence[
 
 def load_classifier(directory: str | Path, device: str = "cpu") -> Classifier:
     """Load ``DIR/model`` (or ``DIR`` itself when it holds config.json) without running code."""
+    from textbatch import model_folder as check
     from textbatch.models import build_model
     from textbatch.train.weights import load_weights
 
     folder = _model_folder(Path(directory))
-    header = _read_header(folder / "config.json")
-    try:
-        config = RunConfig.from_dict(header["run"])
-        classes = list(header["classes"])
-    except (KeyError, TypeError) as exc:
-        raise CheckpointError(f"{folder / 'config.json'}: missing or invalid field {exc}.") from None
+    config, classes = check.run_config(_read_header(folder / "config.json"), folder / "config.json")
+    check.check_labels(folder / "labels.json", classes)
+    weights = folder / "model.safetensors"
+    check.check_architecture(config, check.weight_shapes(weights), weights)
     vectorizer = _load_vectorizer(folder / "vectorizer", config)
+    check.check_vectorizer(vectorizer, config, folder / "vectorizer")
     model = build_model(config.model)
-    load_weights(model, folder / "model.safetensors")
+    load_weights(model, weights)
     thresholds = _read_thresholds(folder / THRESHOLDS, classes)
     return Classifier(config, classes, vectorizer, model.to(device), thresholds)
 
@@ -178,7 +179,11 @@ def _load_vectorizer(folder: Path, config: RunConfig) -> Vectorizer:
     if not folder.is_dir():
         raise CheckpointError(f"{folder}: vectorizer folder is missing; the model directory is "
                               "incomplete. Train again with textbatch train.")
-    vectorizer = load_saved(folder)  # its own saved settings are authoritative
+    try:
+        vectorizer = load_saved(folder)  # its own saved settings are authoritative
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise CheckpointError(f"{folder}: damaged vectorizer files ({type(exc).__name__}: "
+                              f"{' '.join(str(exc).split())[:200]}).") from None
     if vectorizer.config.kind != config.vectorize.kind:
         raise CheckpointError(f"{folder}: a {vectorizer.config.kind!r} vectorizer, but "
                               f"config.json says {config.vectorize.kind!r}.")

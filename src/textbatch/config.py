@@ -54,6 +54,8 @@ class ReadConfig(_JsonConfig):
     # CSV/TSV: the label column holds several labels joined by this string ("joy|love");
     # None: the column is one label. fastText lines and JSON arrays need no separator.
     label_separator: str | None = None
+    # CSV: let a quoted field run over more than 32 lines / 1 MiB (see readers.csv_rows)
+    allow_multiline: bool = False
 
     def __post_init__(self) -> None:
         _check(self.label_separator is None or (self.label_separator != ""

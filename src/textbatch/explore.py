@@ -97,6 +97,7 @@ class ExploreReport:
     class_names: list[str]
     skipped_records: dict[str, int]
     top_ngrams: list[tuple[str, int]] = field(default_factory=list)
+    top_ngrams_bound: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         median = self.stats.median_words_per_sample
@@ -110,6 +111,8 @@ class ExploreReport:
             "recommended_model": recommend_model(num_samples, median),
             "skipped_records": dict(self.skipped_records),
             "top_ngrams": [[g, c] for g, c in self.top_ngrams],
+            # counts are estimates: at most max_overcount too high, with that confidence
+            "top_ngrams_bound": dict(self.top_ngrams_bound),
         } | ({"multi_label": multi} if (multi := self.stats.multi_label(len(self.class_names)))
              else {})
 
@@ -150,21 +153,20 @@ def explore(
                 stats.update(record)
             yield [record.text for record in chunk], None
 
-    top = _top_ngrams(chunks(), top_ngrams) if top_ngrams else [c for c in chunks() if False]
+    top, bound = _top_ngrams(chunks(), top_ngrams) if top_ngrams else (
+        [c for c in chunks() if False], {})
     names = class_names_for(shards, read_config, stats.samples_per_class)
-    return ExploreReport(stats, names, dict(bad.counts), top)
+    return ExploreReport(stats, names, dict(bad.counts), top, bound)
 
 
-def _top_ngrams(chunks: Iterator[tuple[list[str], None]], n: int) -> list[tuple[str, int]]:
-    """The ``n`` n-grams in most documents, counted by the n-gram vectorizer's own first pass
-    (same analyzer, same memory budget: one copy of the counting code)."""
+def _top_ngrams(chunks: Iterator[tuple[list[str], None]], n: int
+                ) -> tuple[list[tuple[str, int]], dict[str, float]]:
+    """The ``n`` n-grams in most documents (the vectorizer's default n-gram range), counted in
+    constant memory (``textbatch.text.top_ngrams``), and the bound that memory buys."""
     from textbatch.config import VectorizeConfig
-    from textbatch.features.ngram import NgramVectorizer
+    from textbatch.text.top_ngrams import TopNgrams
 
-    counts = NgramVectorizer(VectorizeConfig()).count_pass(chunks)
-    values = np.asarray(counts["counts"])
-    if len(values) == 0:
-        return []
-    cutoff = np.partition(values, len(values) - min(n, len(values)))[len(values) - min(n, len(values))]
-    candidates = [(counts["ngrams"][i], int(values[i])) for i in np.flatnonzero(values >= cutoff)]
-    return sorted(candidates, key=lambda pair: (-pair[1], pair[0]))[:n]  # ties by string
+    counter = TopNgrams(VectorizeConfig().ngram_range, capacity=max(4_096, 64 * n))
+    for texts, _ in chunks:
+        counter.update(texts)
+    return counter.most_common(n), counter.bound()

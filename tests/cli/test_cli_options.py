@@ -15,7 +15,8 @@ for _name in ("explore", "vectorize"):  # each module registers its command on t
     importlib.import_module(f"textbatch.cli.{_name}")
 
 FLAG_NAMES = ["--format", "--text-column", "--label-column", "--text-field", "--label-field",
-              "--on-bad-records", "--label-separator"]
+              "--on-bad-records", "--label-separator",
+              "--allow-multiline"]
 
 
 def _probe_app() -> tuple[typer.Typer, list[ReadConfig]]:
@@ -57,7 +58,8 @@ def test_flags_reach_the_read_config_and_own_flags_still_work():
 def test_explore_and_vectorize_take_every_read_flag():
     names = {name for name, _, _ in READ_FLAGS}
     assert names == {"format", "text_column", "label_column", "text_field", "label_field",
-                     "on_bad_records", "label_separator"}
+                     "on_bad_records", "label_separator",
+                     "allow_multiline"}
     for command in ("explore", "vectorize"):
         result = CliRunner().invoke(textbatch_app, [command, "--help"], terminal_width=200)
         assert result.exit_code == 0, result.output

@@ -1,17 +1,36 @@
-"""Entry point: ``textbatch ...`` and ``python -m textbatch ...``."""
+"""Entry point: ``textbatch ...`` and ``python -m textbatch ...``, and the error boundary.
+
+Every failure ends here as one line on stderr and a known exit status: 1 for a user error
+(``TextbatchError``), a storage error (an unreachable endpoint, a missing bucket, a server
+without Range requests) or an OS error (a full disk, an unwritable folder); 2 for a usage error
+(click's own); 130/143 for an interrupted run. Only a bug keeps its traceback (still exit 1).
+Every message goes through ``scrub``, so no credential from a URL reaches the terminal.
+
+An error exit skips the C++ static destructors (``os._exit`` after Python's own exit handlers):
+pyarrow's reader threads can still be alive there, and their destruction aborted the process
+with status 134 ("terminate called without an active exception") in some runs.
+"""
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import os
 import sys
-
-import typer
+import traceback
+from types import TracebackType
+from typing import NoReturn
 
 from textbatch.cli.app import app
 from textbatch.errors import TextbatchError
+from textbatch.io import scrub
 
 # One module per command; each registers itself on ``app`` when imported.
 COMMAND_MODULES = ("explore", "vectorize", "train", "tune", "evaluate", "predict")
+# Exceptions raised inside these packages are storage failures, not textbatch bugs.
+STORAGE_PACKAGES = ("fsspec", "s3fs", "botocore", "aiobotocore", "boto3", "aiohttp", "gcsfs",
+                    "adlfs", "azure", "urllib3", "requests", "pyarrow.fs")
+STORAGE_HINT = "Check the URL, the endpoint, the bucket and the credentials."
 
 
 def _register_commands() -> None:
@@ -24,10 +43,55 @@ def _register_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; user errors print one line on stderr and exit 1."""
+    """Run the CLI; see the module docstring for what each failure prints and exits with.
+
+    Called with ``argv`` (from Python, a test), an error is a plain ``SystemExit``; only the
+    real entry point (no ``argv``) skips the static destructors."""
     _register_commands()
+    hard = argv is None
     try:
         app(args=argv)
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            raise
+        leave(exc.code if isinstance(exc.code, int) else 1, hard=hard)
     except TextbatchError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        leave(1, f"error: {exc}", hard=hard)
+    except Exception as exc:  # noqa: BLE001 - the boundary: everything ends as one line
+        leave(1, error_line(exc), hard=hard)
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line for an exception that is not a TextbatchError (a traceback for a bug)."""
+    first = " ".join(str(exc).split()) or type(exc).__name__
+    if _from_storage(exc):
+        return f"error: storage: {type(exc).__name__}: {first[:500]}. {STORAGE_HINT}"
+    if isinstance(exc, OSError):
+        return f"error: {first}"
+    return "".join(traceback.format_exception(exc)).rstrip()
+
+
+def _from_storage(exc: BaseException) -> bool:
+    names = [type(exc).__module__]
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None:
+        names.append(tb.tb_frame.f_globals.get("__name__", ""))
+        tb = tb.tb_next
+    return any(name == pkg or name.startswith(pkg + ".") for name in names
+               for pkg in STORAGE_PACKAGES)
+
+
+def leave(code: int, message: str | None = None, hard: bool = True) -> NoReturn:
+    """Print ``message`` (scrubbed), run Python's exit handlers, and exit with ``code`` at once
+    (``hard``), or raise SystemExit(code)."""
+    if message:
+        print(scrub(message), file=sys.stderr)
+    if not hard:
+        raise SystemExit(code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)

@@ -34,6 +34,11 @@ READ_FLAGS: tuple[tuple[str, Any, Any], ...] = (
      typer.Option(None, "--label-separator", help="CSV/TSV: the label column holds several "
                   "labels joined by this string (e.g. '|' or ','; quote a CSV field when it is "
                   "','). Default: one label per row. fastText lines and JSON arrays need none.")),
+    ("allow_multiline", bool,
+     typer.Option(False, "--allow-multiline",
+                  help="CSV: accept quoted fields that run over more than 32 lines or 1 MiB "
+                       "(real multi-paragraph texts); without it such a field is reported as "
+                       "an unclosed quote. Default: off.")),
 )
 
 
@@ -50,6 +55,7 @@ def read_config_from_flags(
     label_field: str,
     on_bad_records: str,
     label_separator: str | None = None,
+    allow_multiline: bool = False,
 ) -> ReadConfig:
     """The ReadConfig the read flags describe (validated by ReadConfig itself)."""
     return ReadConfig(
@@ -60,6 +66,7 @@ def read_config_from_flags(
         label_field=label_field,
         on_bad_records=on_bad_records,  # type: ignore[arg-type]
         label_separator=label_separator,
+        allow_multiline=allow_multiline,
     )
 
 

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from textbatch.errors import CheckpointError
+from textbatch.io.atomic import write_error
 from textbatch.features.batch import SparseBatch
 
 FORMAT_VERSION = 1
@@ -69,46 +70,63 @@ class CacheWriter:
     def __enter__(self) -> "CacheWriter":
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type | None, *exc_info: object) -> None:
+        self.close(quiet=exc_type is not None)
 
     def append(self, batch: SparseBatch) -> None:
         if batch.labels is None:
             raise ValueError("write_cache needs labelled batches (labels is None)")
-        self._files["ids"].write(np.asarray(batch.ids, np.int32).tobytes())
-        self._files["weights"].write(np.asarray(batch.weights, np.float32).tobytes())
         offsets = np.asarray(batch.offsets[1:], np.int64) - batch.offsets[0] + self.nnz
-        self._files["offsets"].write(offsets.tobytes())
-        self._files["labels"].write(self._label_bytes(np.asarray(batch.labels)))
+        self._write("ids", np.asarray(batch.ids, np.int32))
+        self._write("weights", np.asarray(batch.weights, np.float32))
+        self._write("offsets", offsets)
+        self._write("labels", self._labels(np.asarray(batch.labels)))
         self.num_records += len(batch)
         self.nnz += int(batch.offsets[-1] - batch.offsets[0])
 
-    def _label_bytes(self, labels: np.ndarray) -> bytes:
+    def _labels(self, labels: np.ndarray) -> np.ndarray:
         """Ids as int64; indicator rows [n, C] as uint8, every batch with the same C."""
         width = labels.shape[1] if labels.ndim == 2 else None
         if self.num_records and width != self.label_width:
             raise ValueError(f"labels of width {width} after {self.label_width}: one cache holds "
                              "one kind of labels")
         self.label_width = width
-        return labels.astype(np.int64 if width is None else np.uint8).tobytes()
+        return labels.astype(np.int64 if width is None else np.uint8)
+
+    def _write(self, name: str, array: np.ndarray) -> None:
+        try:
+            self._files[name].write(array.tobytes())
+        except OSError as exc:  # a full disk: one line naming the file (the caller cleans up)
+            raise write_error(exc, self.directory / f"{name}.bin", array.nbytes) from exc
 
     def finish(self, key: dict[str, Any], block_size: int = 1024) -> None:
         """Flush the arrays to disk, then write the manifest that makes them a cache."""
-        for handle in self._files.values():
-            handle.flush()
-            os.fsync(handle.fileno())
-        self.close()
         manifest = {"format_version": FORMAT_VERSION, "num_records": self.num_records,
                     "nnz": self.nnz, "block_size": int(block_size), "dtypes": DTYPES, "key": key}
         if self.label_width is not None:  # single-label manifests stay as they were
             manifest["dtypes"] = DTYPES | {"labels": "uint8"}
             manifest["label_width"] = self.label_width
-        (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True),
-                                               "utf-8")
+        try:
+            for handle in self._files.values():
+                handle.flush()
+                os.fsync(handle.fileno())
+            self.close()
+            (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=1,
+                                                              sort_keys=True), "utf-8")
+        except OSError as exc:
+            raise write_error(exc, self.directory) from exc
 
-    def close(self) -> None:
+    def close(self, quiet: bool = False) -> None:
+        """Close every file (closing flushes, so on a full disk it may fail); ``quiet`` while
+        another error is already on its way out."""
+        errors = []
         for handle in self._files.values():
-            handle.close()
+            try:
+                handle.close()
+            except OSError as exc:
+                errors.append(exc)
+        if errors and not quiet:
+            raise write_error(errors[0], self.directory) from errors[0]
 
 
 # Bytes gathered after which mapped pages are dropped, so a pass over the cache does not leave

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ import numpy as np
 
 from textbatch.config import VectorizeConfig
 from textbatch.errors import CheckpointError, ConfigError
+from textbatch.io.atomic import write_error
 
 FORMAT_VERSION = 1
 STATE_FILE = "vectorizer.json"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_\-]{1,100}")
 
 
 def _replace_atomically(path: Path, data: bytes) -> None:
@@ -34,7 +37,14 @@ def _replace_atomically(path: Path, data: bytes) -> None:
 def save_state(directory: str | Path, kind: str, config: VectorizeConfig, meta: dict[str, Any],
                arrays: dict[str, np.ndarray], lists: dict[str, list]) -> None:
     """Write arrays and lists first and ``vectorizer.json`` last (each file atomically)."""
-    directory = Path(directory)
+    try:
+        _save_state(Path(directory), kind, config, meta, arrays, lists)
+    except OSError as exc:
+        raise write_error(exc, directory) from exc
+
+
+def _save_state(directory: Path, kind: str, config: VectorizeConfig, meta: dict[str, Any],
+                arrays: dict[str, np.ndarray], lists: dict[str, list]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for name, array in arrays.items():
         temp = directory / f".{name}.npy.tmp"
@@ -83,9 +93,19 @@ def load_state(directory: str | Path, kind: str, expected: VectorizeConfig | Non
                 if expected.to_dict()[k] != v}
         raise ConfigError(f"{path}: fitted with other settings (saved, requested): {diff}. "
                           "Re-fit the vectorizer or use the saved settings.")
-    arrays = {name: _load_array(directory / f"{name}.npy") for name in state["arrays"]}
-    lists = {name: _load_list(directory / f"{name}.json") for name in state["lists"]}
+    arrays = {name: _load_array(_inside(directory, name, ".npy")) for name in state["arrays"]}
+    lists = {name: _load_list(_inside(directory, name, ".json")) for name in state["lists"]}
     return state, arrays, lists
+
+
+def _inside(directory: Path, name: Any, suffix: str) -> Path:
+    """``directory/name+suffix`` for a plain file name; a name that could leave the folder
+    (``../``, an absolute path, a separator) is a damaged or tampered state file."""
+    if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name):
+        raise CheckpointError(f"{directory / STATE_FILE}: file name {name!r} is not a plain name "
+                              "inside the folder (letters, digits, '_' and '-'). The saved "
+                              "vectorizer is damaged or was tampered with.")
+    return directory / f"{name}{suffix}"
 
 
 def _load_array(path: Path) -> np.ndarray:

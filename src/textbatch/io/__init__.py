@@ -8,7 +8,8 @@ Leaves to others: parsing (``textbatch.readers``) and deciding which offsets mat
 """
 
 from textbatch.io.atomic import atomic_dir, atomic_write
-from textbatch.io.shards import expand_shards, is_dir, is_file, is_url, local_path, redact
+from textbatch.io.redaction import redact, scrub
+from textbatch.io.shards import expand_shards, is_dir, is_file, is_url, local_path
 from textbatch.io.streams import (
     COMPRESSIONS,
     compression_of,
@@ -33,6 +34,7 @@ __all__ = [
     "open_binary",
     "open_text",
     "redact",
+    "scrub",
     "skip_bytes",
     "strip_compression",
 ]

@@ -22,13 +22,30 @@ class WriteError(TextbatchError, OSError):
     directory at that path is untouched. Still an OSError for callers that catch those."""
 
 
-def _no_space(exc: BaseException, target: Path) -> BaseException:
+def write_error(exc: BaseException, target: str | os.PathLike, needed: int | None = None
+                ) -> BaseException:
+    """``exc`` as a one-line WriteError when it is a full disk, a quota, a file size limit or a
+    read-only file system (naming what, how much and where); any other exception unchanged."""
     if isinstance(exc, OSError) and not isinstance(exc, WriteError) and exc.errno in _NO_SPACE:
-        error = WriteError(f"Cannot write {target}: {exc.strerror or exc}. The previous "
-                           f"{target.name} (if any) is untouched; free some space and run again.")
+        target = Path(target)
+        size = f"{needed:,} more bytes needed, " if needed else ""
+        error = WriteError(f"Cannot write {target}: {exc.strerror or exc} ({size}"
+                           f"{_free(target)}). The previous {target.name} (if any) is untouched; "
+                           "free some space (or raise the limit) and run again.")
         error.errno = exc.errno
         return error
     return exc
+
+
+def _free(target: Path) -> str:
+    folder = target if target.is_dir() else target.parent
+    try:
+        return f"{shutil.disk_usage(folder).free:,} bytes free on the file system of {folder}"
+    except OSError:
+        return f"free space on {folder} unknown"
+
+
+_no_space = write_error
 
 
 def _fsync_dir(path: Path) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import glob
 import os
 import re
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from textbatch.errors import ConfigError
+from textbatch.io.redaction import redact
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
@@ -36,6 +37,14 @@ def local_path(url: str) -> str | None:
     return None
 
 
+def without_query(url: str) -> str:
+    """``url`` without its ``?query`` and ``#fragment`` (a pre-signed URL's suffix is the one
+    before its query); local paths, where ``?`` is a file name character, are unchanged."""
+    if local_path(url) is not None:
+        return url
+    return url.split("#", 1)[0].split("?", 1)[0]
+
+
 def is_file(url: str) -> bool:
     """True when ``url`` names an existing file (or object), locally or through fsspec."""
     return _probe(url, "isfile")
@@ -55,18 +64,6 @@ def _probe(url: str, test: str) -> bool:
 
     fs, remote = fsspec.core.url_to_fs(url)
     return getattr(fs, test)(remote)
-
-
-def redact(url: str) -> str:
-    """``url`` without credentials (``s3://KEY:SECRET@bucket/x`` -> ``s3://bucket/x``), for
-    anything shown to a person or stored in a record, manifest or artifact."""
-    if not is_url(url) or "@" not in url:
-        return url
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _data_suffix(name: str) -> bool:
@@ -105,7 +102,8 @@ def _expand_remote(item: str) -> list[str]:
     import fsspec
 
     fs, path = fsspec.core.url_to_fs(item)
-    if _GLOB_CHARS.search(path):
+    web = urlsplit(item).scheme.lower() in ("http", "https")  # there "?" starts the query
+    if _GLOB_CHARS.search(without_query(item) if web else path):
         matches = sorted(fs.glob(path))
         if not matches:
             raise ConfigError(f"{redact(item)}: the pattern matches no object.")
@@ -156,6 +154,7 @@ def expand_shards(inputs: list[str]) -> list[str]:
         raise ConfigError("No input given. Pass at least one file, glob, directory or URL.")
     shards: dict[str, None] = {}  # an ordered set: a file named twice is read once
     for item in inputs:
+        redact(item)  # remembers its secrets, so that any later message can be scrubbed
         expanded = _expand_local(item) if local_path(item) is not None else _expand_remote(item)
         shards.update(dict.fromkeys(expanded))
     return list(shards)

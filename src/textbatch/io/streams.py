@@ -19,7 +19,7 @@ import zlib
 from typing import BinaryIO, Callable, TextIO
 
 from textbatch.errors import DataError
-from textbatch.io.shards import local_path, redact
+from textbatch.io.shards import local_path, redact, without_query
 
 COMPRESSIONS: dict[str, str] = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 BUFFER_SIZE = 1 << 20  # 1 MiB reads: few syscalls / HTTP range requests per shard
@@ -28,7 +28,7 @@ _SKIP_CHUNK = 1 << 22
 
 def compression_of(url: str) -> str | None:
     """The compression named by the suffix of ``url`` ("gzip", "bz2", "xz", "zstd") or None."""
-    lower = url.lower()
+    lower = without_query(url).lower()
     for suffix, name in COMPRESSIONS.items():
         if lower.endswith(suffix):
             return name
@@ -36,7 +36,8 @@ def compression_of(url: str) -> str | None:
 
 
 def strip_compression(url: str) -> str:
-    """``url`` without its compression suffix: ``train.csv.gz`` -> ``train.csv``."""
+    """``url`` without its compression suffix (and query): ``train.csv.gz`` -> ``train.csv``."""
+    url = without_query(url)
     lower = url.lower()
     for suffix in COMPRESSIONS:
         if lower.endswith(suffix):

@@ -68,8 +68,12 @@ def predict(model_dir: str | Path, data: list[str], output: str,
     ``Classifier.decide``), most probable first."""
     from textbatch.artifacts import load_classifier
 
+    from textbatch.io.run_folder import lock_output
+
     kind = _output_kind(output)  # before the model loads: a typo should fail fast
     _check_decision(top_k, threshold)
+    if output != "-":
+        lock_output(output)  # one writer per output file
     classifier = load_classifier(model_dir)
     read, bad = _read_config(classifier.config.read, on_bad_records)
     records = _records(data, read, bad, labelled=False)

@@ -63,8 +63,8 @@ def train(request: TrainRequest) -> dict[str, Any]:
 
     timer = PhaseTimer()
     out = Path(request.out)
-    out.mkdir(parents=True, exist_ok=True)
     dist = setup_distributed(request.config.train.device)  # under torchrun only
+    _claim(out, dist, request.overwrite)
     with timer.phase("manifest"), dist.rank_zero_first():  # the others reuse its manifest cache
         splits, labels, skipped = make_splits(request.train, request.val, request.test,
                                               request.config)
@@ -72,7 +72,7 @@ def train(request: TrainRequest) -> dict[str, Any]:
         config, explored = _resolve_model(request, splits["train"].source)
     labels, task, note = resolve_task(config.model.task, splits["train"].source.manifest, labels)
     config = config.replace(model=config.model.replace(task=task))
-    if request.verbose and dist.is_rank_zero:
+    if request.verbose and dist.is_rank_zero and task == "multilabel":  # the unusual case
         print(note, file=sys.stderr, flush=True)
     seed_everything(config.stream.seed)
     checkpoints = _open_checkpoints(request, config, splits, dist)  # before any expensive pass
@@ -124,6 +124,17 @@ def train(request: TrainRequest) -> dict[str, Any]:
                                            "vocabulary": vectors.wanted, "dim": vectors.dim}
     _write_json(out / "report.json", report)
     return metrics
+
+
+def _claim(out: Path, dist: DistContext, overwrite: bool) -> None:
+    """Rank 0 locks ``out`` for the run (one writer; a stranger's folder refused; leftovers of
+    killed runs removed: ``textbatch.io.run_folder``); the other ranks write under its lock."""
+    from textbatch.io.run_folder import claim
+
+    if dist.is_rank_zero:
+        claim(out, "train", overwrite=overwrite)
+    else:
+        out.mkdir(parents=True, exist_ok=True)
 
 
 def is_rank_zero() -> bool:

@@ -61,8 +61,9 @@ def tune(request: TuneRequest) -> dict[str, Any]:
 
     timer = PhaseTimer()
     job = request.job
-    out = Path(job.out)
-    out.mkdir(parents=True, exist_ok=True)
+    from textbatch.io.run_folder import claim
+
+    out = claim(job.out, "tune", overwrite=job.overwrite)  # one writer; see io.run_folder
     with timer.phase("manifest"):
         splits, labels, skipped_records = make_splits(job.train, job.val, job.test, job.config)
     with timer.phase("explore"):

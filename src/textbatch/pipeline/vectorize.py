@@ -197,11 +197,12 @@ def vectorize_files(inputs: list[str], out_dir: str | Path, read_config: ReadCon
     from textbatch.features.cache import CacheSource
     from textbatch.io import expand_shards
 
+    from textbatch.io.run_folder import claim
+
     start = time.perf_counter()
     read_config, config = read_config or ReadConfig(), config or VectorizeConfig()
-    out_dir = Path(out_dir)
+    out_dir = claim(out_dir, "vectorize", overwrite=force)  # one writer; see io.run_folder
     manifest = Manifest.build(expand_shards(inputs), read_config, block_size)
-    out_dir.mkdir(parents=True, exist_ok=True)
     # multi-label data (any record with several labels) is vectorized with label rows
     labels = manifest.classes.as_multilabel(bool(manifest.multi_label["records"]))
     fitted = fit_and_cache(TextSource(manifest, split, val_fraction), labels, config,

@@ -106,8 +106,9 @@ class DelimitedReader(ReaderBase):
         self, shard: str, bad: BadRecords, start: Position | None = None
     ) -> Iterator[tuple[Position, Record]]:
         layout = self.layout(shard)
-        lines = Lines(shard, bad, start)
-        rows = csv_rows(lines) if self.delimiter == "," else _tsv_rows(lines)
+        lines = Lines(shard, bad, start, taint=self.delimiter == ",")
+        rows = (csv_rows(lines, layout.width, allow_multiline=self.config.allow_multiline)
+                if self.delimiter == "," else _tsv_rows(lines))
         path = lines.path
         skip_header = layout.header and (start is None or start.offset == 0)
         for position, row in rows:

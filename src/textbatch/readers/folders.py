@@ -3,7 +3,8 @@
 The shard is the parent directory; its subfolders, sorted by name, are the classes. Records come
 class by class, files sorted by name within each, so the order (and ``Position.offset``, the
 file's index in that order) is the same on every machine. Each record has ``line`` 1 and the
-file's own path, so an error points at the file.
+file's own path, so an error points at the file. A UTF-8 byte-order mark at the start of a file
+is dropped; a UTF-16 one makes the file a bad record (kind ``encoding``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from textbatch.config import ReadConfig
 from textbatch.errors import DataError
 from textbatch.io import local_path, redact
 from textbatch.readers.base import BadRecords, Position, ReaderBase, Record
+from textbatch.readers.lines import strip_bom
 
 
 class FoldersReader(ReaderBase):
@@ -101,6 +103,11 @@ def _read_text(url: str, path: str, bad: BadRecords) -> str | None:
             data = fs.cat_file(remote)
     except OSError as exc:
         raise DataError(path, None, f"cannot read: {exc}", hint=None) from None
+    try:
+        data = strip_bom(data, path)
+    except DataError as exc:
+        bad.handle(path, 1, exc.reason, "encoding")
+        return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

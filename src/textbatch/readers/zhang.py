@@ -9,8 +9,7 @@ undoing the escaping of the original release.
 
 from __future__ import annotations
 
-import csv
-import itertools
+import functools
 import os
 import posixpath
 from typing import Iterator
@@ -19,8 +18,8 @@ from textbatch.config import ReadConfig
 from textbatch.errors import DataError
 from textbatch.io import is_file, local_path, open_binary, redact
 from textbatch.readers.base import BadRecords, Position, ReaderBase, Record
-from textbatch.readers.csv_rows import first_row
-from textbatch.readers.lines import Lines
+from textbatch.readers.csv_rows import csv_rows, first_row
+from textbatch.readers.lines import Lines, strip_bom
 
 CLASSES_FILE = "classes.txt"
 
@@ -40,7 +39,7 @@ def read_classes(shard: str) -> list[str] | None:
         return None
     with open_binary(url) as stream:
         try:
-            text = stream.read().decode("utf-8")
+            text = strip_bom(stream.read(), redact(url)).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DataError(redact(url), None, f"invalid UTF-8: {exc}", hint=None) from None
     names = [name.strip() for name in text.splitlines() if name.strip()]
@@ -73,12 +72,14 @@ class ZhangReader(ReaderBase):
     def read(
         self, shard: str, bad: BadRecords, start: Position | None = None
     ) -> Iterator[tuple[Position, Record]]:
-        lines = Lines(shard, bad, start)
+        lines = Lines(shard, bad, start, taint=True)
         labels = _LabelMap(self.classes(shard))
         width = self._width(shard)
         path = lines.path
         handle = bad.handle
-        for position, row in _rows(lines, width):
+        rows = csv_rows(lines, width, allow_multiline=self.config.allow_multiline,
+                        split=functools.partial(_split, width=width))
+        for position, row in rows:
             line = position.line
             if len(row) != width:
                 handle(path, line, f"expected {width} fields, got {len(row)}", "field_count")
@@ -98,26 +99,11 @@ class ZhangReader(ReaderBase):
             yield position, Record(text, label, path, line)
 
 
-def _rows(lines: Lines, width: int) -> Iterator[tuple[Position, list[str]]]:
-    """Rows of a Zhang CSV with where each starts.
-
-    The fast path (``_split``) handles a line that is a complete row with every field quoted,
-    the layout of every Zhang file, with ``str.split``: several times faster than ``csv``. Any
-    other line (a quoted newline, an unquoted field, a malformed row) goes to ``csv.reader``,
-    which may pull the following lines of the same record from the same iterator.
-    """
-    numbered = lines.numbered()
-    rest = (text for _, _, text in numbered)
-    for offset, line, text in numbered:
-        row = _split(text, width)
-        if row is None:
-            row = _csv_row(lines, line, itertools.chain((text,), rest))
-        if row:
-            yield Position(offset, line), row
-
-
 def _split(text: str, width: int) -> list[str] | None:
     """``"a","b""c","d"`` + newline -> ``['a', 'b"c', 'd']``, or None when not that simple.
+
+    The fast path of ``csv_rows`` for the layout of every Zhang file (a complete row with every
+    field quoted), with ``str.split``: several times faster than ``csv``.
 
     Exact: when every piece between the ``","`` separators holds its quotes in doubled pairs,
     the line is precisely the CSV serialization of those fields, so ``csv`` would parse it the
@@ -142,14 +128,6 @@ def _split(text: str, width: int) -> list[str] | None:
                     return None
                 row[index] = field.replace('""', '"')
     return row
-
-
-def _csv_row(lines: Lines, line: int, texts: Iterator[str]) -> list[str] | None:
-    try:
-        return next(csv.reader(texts, strict=False), None)
-    except csv.Error as exc:
-        lines.bad.handle(lines.path, line, f"malformed CSV: {exc}", "malformed")
-        return None
 
 
 class _LabelMap:

@@ -111,15 +111,14 @@ class CheckpointStore:
 
     def save(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Path:
         """Write a new checkpoint (temp dir + fsync + rename), then point ``latest`` at it."""
-        from safetensors.torch import save_file
-
         from textbatch.io import atomic_dir, atomic_write
+        from textbatch.train.weights import save_tensors
 
         latest = self.latest()
         serial = _serial(latest) + 1 if latest is not None else 1
         name = f"ckpt-{serial:06d}"
         with atomic_dir(self.directory / name) as temp:
-            save_file(tensors, str(Path(temp) / TENSORS))
+            save_tensors(tensors, Path(temp) / TENSORS, shown_as=self.directory / name)
             header = {"format": FORMAT, "version": VERSION, "serial": serial,
                       "tensors_sha256": _sha256(Path(temp) / TENSORS), **state}
             (Path(temp) / STATE).write_text(json.dumps(header, indent=1), "utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -10,20 +11,46 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from textbatch.errors import CheckpointError
+from textbatch.io.atomic import write_error
 
 
 def save_weights(model: torch.nn.Module, path: Path) -> None:
     """Write ``model.state_dict()`` to ``path`` atomically (temp file in the same dir + rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
-        save_file(tensors, temp)
+        save_tensors(tensors, Path(temp), shown_as=path)
         os.replace(temp, path)
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path: Path, shown_as: Path | None = None
+                 ) -> None:
+    """``safetensors.save_file`` with a full disk (or file size limit) as one WriteError line
+    naming ``shown_as`` (default ``path``) and the bytes needed."""
+    try:
+        save_file(tensors, str(path))
+    except Exception as exc:  # safetensors reports a full disk as its own error type
+        raise write_error(_as_os_error(exc), shown_as or path, _nbytes(tensors)) from exc
+
+
+def _as_os_error(exc: Exception) -> Exception:
+    """safetensors' ``SafetensorError`` quoting an OS error code, as that OSError."""
+    if isinstance(exc, OSError):
+        return exc
+    match = re.search(r"(?:code: |os error )(\d+)", str(exc))
+    if match is None:
+        return exc
+    code = int(match.group(1))
+    return OSError(code, os.strerror(code))
+
+
+def _nbytes(tensors: dict[str, torch.Tensor]) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors.values())
 
 
 def load_weights(model: torch.nn.Module, path: Path) -> None:
