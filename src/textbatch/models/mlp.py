@@ -65,7 +65,15 @@ class _CsrBagSum(torch.autograd.Function):
 
 class MLP(nn.Module):
     """Dropout -> [Dense(units, relu) -> Dropout] x (layers - 1) -> Dense(output), like the
-    guide's ``mlp_model``: ``layers`` counts the dense layers including the output one."""
+    guide's ``mlp_model``: ``layers`` counts the dense layers including the output one.
+
+    ``one_thread``: its CPU step is a sparse scatter/gather plus tiny dense layers, which gain
+    nothing from intra-op threads and lose to their spin-waits when cores are shared (IMDB step
+    under load: 27 ms CPU on one thread, 77 ms on two; wall 125 vs 368 ms), so the trainer runs
+    it on one thread.
+    """
+
+    one_thread = True
 
     def __init__(self, config: ModelConfig):
         super().__init__()
