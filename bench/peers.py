@@ -249,7 +249,8 @@ def table_rows(name: str, rows: list[dict]) -> list[str]:
             continue
         ratio = f"{r['seconds'] / fastest:.2f}x" if fastest else ""
         lines.append(f"| {name} | {LABELS[r['peer']]} | {r['accuracy']:.4f} | "
-                     f"{r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['peak_rss_mib']:.0f} | {ratio} |")
+                     f"{r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['peak_rss_mib']:.0f} | "
+                     f"{ratio} |")
     return lines
 
 
