@@ -66,3 +66,17 @@ def test_explore_and_vectorize_take_every_read_flag():
         for flag in FLAG_NAMES:
             assert flag in result.output, (command, flag)
         assert "--read-config" not in result.output
+
+
+def test_help_imports_neither_torch_nor_rich() -> None:
+    """``textbatch --help`` stays fast (issue 12: <= 0.5 s): no torch, pyarrow or rich import."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom textbatch.cli.main import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('torch', 'rich', 'pyarrow', 'matplotlib') "
+            "if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -181,3 +181,18 @@ def test_counter_most_common_for_explore():
     counter = NgramCounter()
     counter.update(["the cat, the hat", "The cat"])
     assert counter.most_common(3) == [("cat", 2), ("the", 2), ("the cat", 2)]
+
+
+@pytest.mark.parametrize("largest_id, rows", [(5_000, 999), (2**24, 999), (5_000, 70_000)])
+def test_sort_by_key_is_a_stable_sort_by_key(largest_id, rows):
+    """The packed SIMD sort and its argsort fallback (ids >= 2**23 or rows >= 2**16) both give
+    what a stable argsort by key gives on ``ngram_keys`` output (issue 12)."""
+    from textbatch.features.counting import ngram_keys, sort_by_key
+
+    rng = np.random.default_rng(1)
+    ids = rng.integers(-1, largest_id, 200_000)
+    offsets = np.sort(np.concatenate(([0, 200_000], rng.integers(0, 200_000, rows))))
+    keys, row_ids = ngram_keys(ids, offsets, (1, 2))
+    order = np.argsort(keys, kind="stable")
+    got_keys, got_rows = sort_by_key(keys, row_ids)
+    assert np.array_equal(got_keys, keys[order]) and np.array_equal(got_rows, row_ids[order])

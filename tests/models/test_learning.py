@@ -105,3 +105,22 @@ def test_rowwise_adagrad_refuses_dense_gradients() -> None:
     weight.grad = torch.ones(4, 2)
     with pytest.raises(ValueError, match="sparse gradients"):
         RowwiseAdagrad([weight], lr=0.1).step()
+
+
+def test_mlp_table_gradient_equals_embedding_bag_backward() -> None:
+    """The CPU path computes the table's gradient with scipy's CSR kernel (issue 12); it must be
+    the gradient EmbeddingBag's own backward gives, and the bias gradient too."""
+    from textbatch.models.mlp import SparseLinear
+
+    torch.manual_seed(0)
+    layer = SparseLinear(500, 16)
+    ids = torch.randint(0, 500, (2_000,))
+    offsets = torch.tensor([0, 10, 10, 700, 1_500])  # an empty row included
+    weights = torch.rand(2_000)
+    upstream = torch.randn(5, 16)
+    (layer(ids, offsets, weights) * upstream).sum().backward()
+    got = layer.bag.weight.grad.clone(), layer.bias.grad.clone()
+    layer.zero_grad()
+    ((layer.bag(ids, offsets, per_sample_weights=weights) + layer.bias) * upstream).sum().backward()
+    torch.testing.assert_close(got[0], layer.bag.weight.grad, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(got[1], layer.bias.grad)

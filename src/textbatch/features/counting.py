@@ -40,12 +40,33 @@ def distinct_rows_per_key(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarra
     (unigrams or bigrams), each in row order, so rows stay ascending within a key's run and a
     new (key, row) pair is wherever the key or the row changes.
     """
-    order = np.argsort(keys, kind="stable")
-    keys, rows = keys[order], rows[order]
+    keys, rows = sort_by_key(keys, rows)
     new_key = np.concatenate(([True], keys[1:] != keys[:-1]))
     new_pair = new_key | np.concatenate(([True], rows[1:] != rows[:-1]))
     starts = np.flatnonzero(new_key)
     return keys[starts], np.add.reduceat(new_pair.astype(np.int64), starts)
+
+
+def sort_by_key(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``keys`` and ``rows`` ordered by (key, row): what a stable argsort by key gives when rows
+    ascend within each key, as ``ngram_keys`` makes them.
+
+    When the token ids and rows are small enough, key and row are packed into one int64 and
+    sorted by value (numpy's SIMD quicksort): ~8x less CPU than ``argsort`` plus two gathers,
+    the largest cost of a fit (issue 12). Packing: ``(first + 1) << b | last`` with ``b`` bits
+    for the largest id keeps the order of the (first + 1, last) keys; it needs
+    ``2 b + 1 + 16 <= 63``, i.e. ids below 2**23 and rows below 2**16, else argsort runs.
+    """
+    if not len(keys):
+        return keys, rows
+    bits = int((keys & 0xFFFFFFFF).max()).bit_length()
+    if 2 * bits + 17 > 63 or int(rows.max()) >= 2**16:
+        order = np.argsort(keys, kind="stable")
+        return keys[order], rows[order]
+    packed = (((keys >> 32) << bits | (keys & 0xFFFFFFFF)) << 16) | rows
+    packed.sort()
+    compact = packed >> 16
+    return ((compact >> bits) << 32) | (compact & ((1 << bits) - 1)), packed & 0xFFFF
 
 
 def bigram_keys(first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -30,7 +30,8 @@ import numpy as np
 from textbatch.config import VectorizeConfig
 from textbatch.errors import CheckpointError, ConfigError, TextbatchError
 from textbatch.features.batch import SparseBatch
-from textbatch.features.counting import NgramCounter, bigram_keys, ngram_keys, reduce_counts
+from textbatch.features.counting import (NgramCounter, bigram_keys, ngram_keys, reduce_counts,
+                                         sort_by_key)
 from textbatch.features.multilabel import ALL, multilabel_f_classif, row_groups
 from textbatch.features.persist import check_length, load_state, save_state
 from textbatch.features.selection import (
@@ -228,8 +229,7 @@ class NgramVectorizer(ChunkTransformer):
         # Sort once by key (stable: rows stay ascending within a key), look the sorted keys up
         # (searchsorted is fast on sorted queries), count equal (key, row) runs as tf, then a
         # stable sort by row gives CSR order with columns ascending inside each row.
-        order = np.argsort(keys, kind="stable")
-        keys, rows = keys[order], rows[order]
+        keys, rows = sort_by_key(keys, rows)
         cols = self._key_columns(keys)
         known = cols >= 0
         cols, rows = cols[known], rows[known]
@@ -268,12 +268,17 @@ class NgramVectorizer(ChunkTransformer):
         keys = np.where(np.diff(np.concatenate(([0], ends))) == 1, last, bigram_keys(first, last))
         order = np.argsort(keys)
         self._sorted_keys, self._key_columns_sorted = keys[order], order.astype(np.int64)
-        self.vocabulary_ = dict(zip(self.feature_names_all_, range(len(self.feature_names_all_))))
 
     def _set_output_index(self) -> None:
         self._scale32 = self.feature_scale_.astype(np.float32)  # cast once, not per batch
         self._output_index = np.full(len(self.idf_), -1, dtype=np.int64)
         self._output_index[self.selected_] = np.arange(len(self.selected_))
+
+    @property
+    def vocabulary_(self) -> dict[str, int]:
+        """n-gram -> column over the whole min_df vocabulary (scikit-learn's attribute; built on
+        demand: a dict of a million n-grams costs more than a small run's fit)."""
+        return dict(zip(self.feature_names_all_, range(len(self.feature_names_all_))))
 
     @property
     def num_features(self) -> int:

@@ -5,10 +5,16 @@ product only touches the non-zero columns, so ``nn.EmbeddingBag(mode="sum")`` wi
 values as ``per_sample_weights`` computes exactly the same thing (plus a bias) without ever
 materialising the dense row. Dropout on the input, as the guide's first ``Dropout`` layer, drops
 individual non-zero entries — dropping a zero is a no-op, so this is the same distribution.
+
+On CPU the table's gradient ``X^T @ grad`` is computed by scipy's CSR kernel (one scatter pass over
+the batch's non-zeros) instead of ``embedding_bag``'s backward, which sorts the indices and took
+45 ms of CPU per IMDB step on one thread and 196 ms on two (issue 12); scipy takes 10-15 ms. The
+gradient is the same dense tensor, so Adam and checkpoints see no difference.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -29,12 +35,45 @@ class SparseLinear(nn.Module):
         nn.init.xavier_uniform_(self.bag.weight)
 
     def forward(self, ids: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        table = self.bag.weight
+        if table.device.type == "cpu" and table.requires_grad and not weights.requires_grad:
+            return _CsrBagSum.apply(ids, offsets, weights, table) + self.bias
         return self.bag(ids, offsets, per_sample_weights=weights) + self.bias
+
+
+class _CsrBagSum(torch.autograd.Function):
+    """``embedding_bag(mode="sum")`` forward; backward ``X^T @ grad`` with scipy's CSR kernel
+    (X: the batch as a CSR matrix of ``weights`` at ``ids``)."""
+
+    @staticmethod
+    def forward(ctx, ids, offsets, weights, table):  # type: ignore[override]
+        ctx.save_for_backward(ids, offsets, weights)
+        ctx.num_features = table.shape[0]
+        return F.embedding_bag(ids, table, offsets, mode="sum", per_sample_weights=weights)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        import scipy.sparse
+
+        ids, offsets, weights = ctx.saved_tensors
+        pointers = np.append(offsets.numpy(), len(ids))
+        batch = scipy.sparse.csr_matrix((weights.numpy(), ids.numpy(), pointers),
+                                        shape=(len(offsets), ctx.num_features))
+        grad = grad.detach().to(weights.dtype).contiguous().numpy()
+        return None, None, None, torch.from_numpy(np.ascontiguousarray(batch.T @ grad))
 
 
 class MLP(nn.Module):
     """Dropout -> [Dense(units, relu) -> Dropout] x (layers - 1) -> Dense(output), like the
-    guide's ``mlp_model``: ``layers`` counts the dense layers including the output one."""
+    guide's ``mlp_model``: ``layers`` counts the dense layers including the output one.
+
+    ``one_thread``: its CPU step is a sparse scatter/gather plus tiny dense layers, which gain
+    nothing from intra-op threads and lose to their spin-waits when cores are shared (IMDB step
+    under load: 27 ms CPU on one thread, 77 ms on two; wall 125 vs 368 ms), so the trainer runs
+    it on one thread.
+    """
+
+    one_thread = True
 
     def __init__(self, config: ModelConfig):
         super().__init__()

@@ -41,6 +41,8 @@ class Trainer:
                  device: str = "auto", sequence_length: int | None = None,
                  padding: str = "pre", multilabel: bool = False):
         self.device = pick_device(device)
+        if self.device.type == "cpu" and getattr(model, "one_thread", False):
+            torch.set_num_threads(1)  # see MLP.one_thread
         self.model = model.to(self.device)
         self.num_classes = num_classes
         self.multilabel = multilabel
