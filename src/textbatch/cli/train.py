@@ -27,6 +27,7 @@ from textbatch.config import (
     TrainConfig,
     VectorizeConfig,
 )
+from textbatch.cli.flag_help import FLAG_HELP
 from textbatch.errors import ConfigError
 from textbatch.pipeline import model_help, vectorizer_help
 
@@ -50,7 +51,8 @@ def _option(section: str, param: str, f: dataclasses.Field) -> tuple[Any, Any]:
     """(annotation, typer.Option) for one config field; every default is None = not given."""
     flag = "--" + param.replace("_", "-")
     default = f.default if f.default is not dataclasses.MISSING else None
-    hint = f.metadata.get("help") or f"{section} setting; default: {default!r}"
+    hint = f.metadata.get("help") or FLAG_HELP.get((section, f.name)) or (
+        f"{section} setting; default: {default!r}")
     hints = typing.get_type_hints(SECTIONS[section])
     kind = hints[f.name]
     if kind is bool or kind == Optional[bool]:
