@@ -1,9 +1,12 @@
-"""Small helpers shared by the benchmarks: data paths, peak memory, a plain-text table."""
+"""Small helpers shared by the benchmarks: data paths, peak memory, child runs, a plain-text table."""
 
 from __future__ import annotations
 
+import os
 import resource
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -29,6 +32,17 @@ def child_peak_rss_mib() -> float:
     """Peak resident memory of the largest waited-for child process (MiB)."""
     scale = 1024 if sys.platform != "darwin" else 1024 * 1024
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / scale
+
+
+def run_child(args: Sequence[str]) -> tuple[str, int, "resource.struct_rusage", float]:
+    """Run ``python ARGS`` as a child: (its stdout, exit status, its own rusage — peak RSS and
+    CPU of it and its reaped children — and wall seconds). Each contender of a side-by-side
+    bench runs so, so its wall time and memory are its own."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True)
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    return output, status, usage, time.perf_counter() - start
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import run_child  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "goemotions"
@@ -134,12 +135,7 @@ RUNNERS = {"textbatch": run_textbatch, "fasttext": run_fasttext,
 
 def measure(peer: str) -> dict:
     """Run one contender in a child process; wall seconds and the child's own peak RSS."""
-    start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, __file__, "--peer", peer], stdout=subprocess.PIPE,
-                             text=True)
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
+    output, status, usage, seconds = run_child([__file__, "--peer", peer])
     if status != 0:
         return {"peer": peer, "error": f"exit status {status}", "seconds": seconds}
     rows = json.loads(output.strip().splitlines()[-1])

@@ -23,8 +23,10 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import run_child  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
@@ -214,12 +216,8 @@ LABELS = {"textbatch": "textbatch default", "fasttext": "fastText 0.9.2 bigrams,
 
 def measure(peer: str, data: Path) -> dict:
     """Run one peer in a child process; wall seconds and the child's own peak RSS."""
-    start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, __file__, "--peer", peer, "--split-dir", str(data)],
-                             stdout=subprocess.PIPE, text=True)
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
+    output, status, usage, seconds = run_child([__file__, "--peer", peer,
+                                                "--split-dir", str(data)])
     if status != 0:
         return {"peer": peer, "error": f"exit status {status}", "seconds": seconds}
     result = json.loads(output.strip().splitlines()[-1])
