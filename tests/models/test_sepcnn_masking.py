@@ -55,3 +55,26 @@ def test_padding_embedding_row_stays_zero_under_training():
     model(tokens).sum().backward()
     assert model.embedding.weight[0].abs().sum() == 0
     assert model.embedding.weight.grad[0].abs().sum() == 0
+
+
+def test_scoring_in_length_chunks_equals_one_forward_and_keeps_row_order():
+    from textbatch.models.predict import chunked_logits
+
+    torch.manual_seed(0)
+    config = ModelConfig(name="sepcnn", num_features=60, num_classes=4, embedding_dim=10,
+                         filters=6, kernel_size=3, blocks=2)
+    model = build_model(config).eval()
+    rng = np.random.default_rng(1)
+    rows = [rng.integers(2, 60, int(n)).tolist() for n in rng.integers(1, 90, 37)]
+    tokens = batch_of(rows).to_tensors(500)[0]["tokens"]
+    calls = []
+
+    def forward(tokens):
+        calls.append(tokens.shape)
+        return model(tokens=tokens)
+
+    with torch.no_grad():
+        whole = model(tokens=tokens)
+        chunked = chunked_logits(forward, {"tokens": tokens}, positions=300)
+    assert len(calls) > 5 and all(n * length <= 300 or n == 1 for n, length in calls)
+    assert torch.allclose(chunked, whole, atol=1e-5)

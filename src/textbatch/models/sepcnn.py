@@ -37,6 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from textbatch.config import ModelConfig
+from textbatch.models.fused import dropout, masked_relu
 
 BIAS_RANGE = 0.05  # Keras "random_uniform", as the guide's bias_initializer
 PADDING_ID = 0
@@ -45,8 +46,8 @@ PADDING_ID = 0
 class SeparableConv1d(nn.Module):
     """Depthwise conv (one kernel per channel, 'same' zero padding), pointwise Dense, relu.
 
-    Takes and returns ``[n, length, channels]``; ``mask`` ``[n, length, 1]`` (True real, False
-    padding) zeroes the padded positions of the output.
+    Takes and returns ``[n, length, channels]``; ``mask`` ``[n, length, 1]`` (float, 1 real, 0
+    padding; None when no position is padding) zeroes the padded positions of the output.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int):
@@ -67,8 +68,7 @@ class SeparableConv1d(nn.Module):
         image = x.transpose(1, 2).unsqueeze(2)  # [n, channels, 1, length], channels-last memory
         kernel = self.depthwise.t().reshape(channels, 1, 1, size)
         mixed = F.conv2d(image, kernel, padding=(0, left if size % 2 else 0), groups=channels)
-        out = F.relu(self.pointwise(mixed.squeeze(2).transpose(1, 2)))
-        return out if mask is None else out * mask
+        return masked_relu(self.pointwise(mixed.squeeze(2).transpose(1, 2)), mask)
 
 
 class SepCNN(nn.Module):
@@ -83,7 +83,7 @@ class SepCNN(nn.Module):
         with torch.no_grad():
             nn.init.uniform_(self.embedding.weight, -0.05, 0.05)  # Keras Embedding's default
             self.embedding.weight[PADDING_ID].zero_()
-        self.dropout = nn.Dropout(config.dropout_rate)
+        self.dropout_rate = config.dropout_rate
         self.pool_size = config.pool_size
         channels = config.embedding_dim
         self.blocks = nn.ModuleList()
@@ -103,24 +103,28 @@ class SepCNN(nn.Module):
         nn.init.zeros_(self.output.bias)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        mask = (tokens != PADDING_ID).unsqueeze(2)  # [n, length, 1]
+        real = tokens != PADDING_ID
+        # [n, length, 1]; None when nothing is padding (e.g. a bucket of reviews cut at 500).
+        mask = None if bool(real.all()) else real.unsqueeze(2).to(torch.float32)
         x = self.embedding(tokens)  # [n, length, channels]; padding rows are zero
         for block in self.blocks:
-            x = self.dropout(x)
+            x = dropout(x, self.dropout_rate, self.training)
             for conv in block:
                 x = conv(x, mask)
             x, mask = _max_pool(x, mask, self.pool_size)
         for conv in self.top:
             x = conv(x, mask)
-        real = mask.sum(dim=1).clamp_min(1)  # an all-padding row averages to 0, not NaN
-        x = x.sum(dim=1) / real  # global average pooling over real positions
-        return self.output(self.dropout(x))
+        # Global average pooling over real positions (an all-padding row averages to 0).
+        count = x.shape[1] if mask is None else mask.sum(dim=1).clamp_min(1)
+        x = x.sum(dim=1) / count
+        return self.output(dropout(x, self.dropout_rate, self.training))
 
 
-def _max_pool(x: torch.Tensor, mask: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _max_pool(x: torch.Tensor, mask: torch.Tensor | None, size: int
+              ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """MaxPooling1D over positions of ``[n, length, channels]`` (relu outputs with padding
     zeroed, so padding never wins a window); a window is real when it starts on a real position
     (``ceil_mode``: a short tail window is kept, so a record shorter than one window survives)."""
     image = x.transpose(1, 2).unsqueeze(2)  # channels-last view, as in SeparableConv1d
     pooled = F.max_pool2d(image, (1, size), ceil_mode=True).squeeze(2).transpose(1, 2)
-    return pooled, mask[:, ::size][:, : pooled.shape[1]]
+    return pooled, None if mask is None else mask[:, ::size][:, : pooled.shape[1]]

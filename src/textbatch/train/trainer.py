@@ -18,8 +18,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from textbatch.features.batch import SparseBatch
-from textbatch.models.predict import batch_probabilities, probabilities  # noqa: F401 (re-export)
+from textbatch.models.predict import (batch_probabilities, chunked_logits,  # noqa: F401
+                                      probabilities)
 from textbatch.multilabel import MultiLabelAccumulator, epoch_scores
+from textbatch.train.allocator import retain_freed_memory
 from textbatch.train.callbacks import Callback, History, Logs
 from textbatch.train.optim import AdamPair
 from textbatch.train.progress import EpochLine, ProgressBar
@@ -41,8 +43,10 @@ class Trainer:
                  device: str = "auto", sequence_length: int | None = None,
                  padding: str = "pre", multilabel: bool = False):
         self.device = pick_device(device)
-        if self.device.type == "cpu" and getattr(model, "one_thread", False):
-            torch.set_num_threads(1)  # see MLP.one_thread
+        if self.device.type == "cpu":
+            retain_freed_memory()  # large per-step tensors: no page faults each step
+            if getattr(model, "one_thread", False):
+                torch.set_num_threads(1)  # see MLP.one_thread
         self.model = model.to(self.device)
         self.num_classes = num_classes
         self.multilabel = multilabel
@@ -157,7 +161,7 @@ class Trainer:
         scores = MultiLabelAccumulator(self.num_classes) if self.multilabel else None
         for batch in itertools.islice(iter(data), steps):
             inputs, labels = self._tensors(batch)
-            logits = self._forward(inputs)
+            logits = chunked_logits(self._forward_kwargs, inputs)
             totals.add(float(self.loss(logits, labels)), int(self._correct(logits, labels)),
                        len(labels))
             if scores is not None:
@@ -186,6 +190,9 @@ class Trainer:
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast):
             logits = (module or self.model)(**inputs)
         return logits.float()
+
+    def _forward_kwargs(self, **inputs: torch.Tensor) -> torch.Tensor:
+        return self._forward(inputs)
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """BCE-with-logits on the single logit for 2 classes, cross-entropy otherwise; for
