@@ -1,22 +1,26 @@
 """The guide's batch-training run at its own scale: sepCNN on an Amazon-Full-sized corpus.
 
-    .venv/bin/python bench/sequence_scale.py [--rows 3000000] [--small-rows 300000] [--steps 30]
+    .venv/bin/python bench/sequence_scale.py [--rows 3000000] [--small-rows 300000] [--epochs 1]
+        [--models sepcnn,mlp] [--keras-steps 10]
 
 The guide's ``batch_train_sequence_model.py`` trains sepCNN (embedding 200, 20,000 words,
 length <= 500, batch 128, Adam 1e-3) on Amazon Reviews Full: 3,000,000 reviews, 5 classes. This
 writes a corpus of that shape from real review text (``bench/corpus.py --source imdb_stars
---lengths amazon``: 5 star classes, ~75 words at the median), then, each in a fresh process so
-peak RSS is its own:
+--lengths amazon``: 5 star classes, ~75 words at the median) and a held-out test file of the
+25,000 real IMDB *test* reviews cut to the same lengths (``--split test``: never resampled, never
+seen in training), then, each in a fresh process so peak RSS is its own:
 
-1. vectorize: the guide's sequence vectorizer fitted and the cache written (seconds, records/s,
-   peak RSS);
-2. train: ``--steps`` optimizer steps of textbatch's sepCNN (length-bucketed batches padded to
-   their own longest record) after 2 warm-up steps: records/s, and the epoch and 10-epoch times
-   **projected** from it (a full 3M-row epoch does not fit a shared 2-core machine's session);
-3. the same for the guide's Keras 3 sepCNN (torch backend, ``textbatch.keras.sepcnn_model``,
-   batches padded to 500 as the guide's ``pad_sequences``) on the same cache.
+1. ``textbatch train CORPUS --model M --epochs E --test HELD_OUT`` for each of ``--models`` at
+   both sizes: the product's own run, with its vectorize, cache and train seconds, whole-epoch
+   seconds and records/s (history.csv), peak RSS, validation and held-out test accuracy
+   (report.json, metrics.json). ``--models sepcnn,mlp`` answers "does the rule's choice pay?":
+   the S/W rule picks sepCNN for this corpus; the MLP row shows what the same machine does with
+   the n-gram model in the same run;
+2. the guide's Keras 3 sepCNN (torch backend, ``textbatch.keras.sepcnn_model``, batches padded
+   to 500 as the guide's ``pad_sequences``): ``--keras-steps`` optimizer steps on the large run's
+   cache, records/s projected to an epoch (labelled as a projection).
 
-Run with ``--small-rows`` too, to compare peak RSS at 10x fewer rows. Figures, never assertions.
+Figures, never assertions.
 """
 
 from __future__ import annotations
@@ -51,29 +55,6 @@ def run_child(args: list[str], env: dict | None = None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def vectorize(data: Path, cache: Path) -> dict:
-    from sequence_speed import build_cache
-
-    from _common import peak_rss_mib
-
-    start = time.perf_counter()
-    build_cache(cache, [str(data)])
-    seconds = time.perf_counter() - start
-    rows = json.loads((cache / "manifest.json").read_text())["num_records"]
-    return {"seconds": seconds, "records": rows, "records_per_second": rows / seconds,
-            "peak_rss_mib": peak_rss_mib(include_children=False)}
-
-
-def train(cache: Path, steps: int) -> dict:
-    from sequence_speed import measure
-
-    from _common import peak_rss_mib
-
-    out = measure(cache, "bucketed", steps)
-    out["peak_rss_mib"] = peak_rss_mib(include_children=False)
-    return out
-
-
 def keras_train(cache: Path, steps: int) -> dict:
     """records/s of the guide's Keras sepCNN on batches of the same cache, padded to 500."""
     import numpy as np
@@ -105,54 +86,80 @@ def keras_train(cache: Path, steps: int) -> dict:
             "peak_rss_mib": peak_rss_mib(include_children=False)}
 
 
+def cli_run(model: str, data: Path, test: Path, out: Path, epochs: int) -> dict:
+    """``textbatch train`` in a child process; its report, metrics and per-epoch history."""
+    import csv
+
+    from _common import run_child as run_python
+
+    args = ["-m", "textbatch", "train", str(data), "--test", str(test), "--model", model,
+            "--epochs", str(epochs), "--out", str(out), "--overwrite", "--verbose", "2"]
+    output, status, usage, wall = run_python(args)
+    if status:
+        raise SystemExit(f"textbatch train {model} on {data} failed (status {status})")
+    report = json.loads((out / "report.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    with open(out / "history.csv", newline="") as handle:
+        history = list(csv.DictReader(handle))
+    return {"wall": wall, "report": report, "metrics": metrics, "history": history,
+            "peak_rss_mib": usage.ru_maxrss / 1024}
+
+
+def cli_row(n: int, model: str, run: dict) -> list:
+    """One table row of a CLI run: phases, epoch speed, memory and accuracy."""
+    seconds, history = run["report"]["seconds"], run["history"]
+    epoch_s = [float(h["seconds"]) for h in history if h.get("seconds")]
+    train_rows = run["report"]["num_records"]["train"]
+    return [f"{n:,}", f"textbatch {model}", seconds["vectorize"] + seconds["cache"],
+            seconds["train"], len(history), min(epoch_s) if epoch_s else "-",
+            train_rows / min(epoch_s) if epoch_s else "-", run["peak_rss_mib"],
+            run["metrics"].get("val_accuracy", "-"), run["metrics"].get("test_accuracy", "-"),
+            run["wall"]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=3_000_000)
     parser.add_argument("--small-rows", type=int, default=300_000, help="0: skip")
-    parser.add_argument("--steps", type=int, default=30, help="timed training steps per run")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs of each textbatch run")
+    parser.add_argument("--models", default="sepcnn", help="comma-separated: sepcnn,mlp")
     parser.add_argument("--keras-steps", type=int, default=10, help="0: skip the Keras peer")
-    parser.add_argument("--epochs", type=int, default=10, help="for the projected run time")
     parser.add_argument("--work", type=Path, default=Path("runs/sequence_scale"))
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # kind, path, cache
     args = parser.parse_args()
     if args.child:
-        kind, data, cache = args.child
-        jobs = {"vectorize": lambda: vectorize(Path(data), Path(cache)),
-                "train": lambda: train(Path(cache), args.steps),
-                "keras": lambda: keras_train(Path(cache), args.keras_steps)}
-        print(json.dumps(jobs[kind]()))
+        kind, _, cache = args.child
+        print(json.dumps(keras_train(Path(cache), args.keras_steps)))
         return
+    import corpus as make
+
     args.work.mkdir(parents=True, exist_ok=True)
+    test = args.work / "held_out_test.csv.gz"
+    if not test.exists():
+        make.write(test, 25_000, 0, "imdb_stars", "amazon", split="test")
     rows, load = [], [os.getloadavg()[0]]
     sizes = [n for n in (args.small_rows, args.rows) if n]
     for n in sizes:
-        start = time.perf_counter()
         data = corpus(args.work, n)
-        made = time.perf_counter() - start
-        cache = args.work / f"cache_{n}"
-        vec = run_child(["--child", "vectorize", str(data), str(cache)])
-        fit = run_child(["--steps", str(args.steps), "--child", "train", str(data), str(cache)])
-        epoch = n / fit["records_per_second"]
-        rows.append([f"{n:,}", "textbatch sepCNN", f"{made:.0f}", f"{vec['seconds']:.0f}",
-                     vec["records_per_second"], vec["peak_rss_mib"], fit["records_per_second"],
-                     fit["mean_padded_length"], fit["peak_rss_mib"], f"{epoch / 60:.1f}",
-                     f"{args.epochs * epoch / 3600:.1f}"])
-        print(rows[-1], flush=True)
+        for model in args.models.split(","):
+            run = cli_run(model, data, test, args.work / f"{model}_{n}", args.epochs)
+            rows.append(cli_row(n, model, run))
+            print(rows[-1], flush=True)
     if args.keras_steps:
+        cache = args.work / f"sepcnn_{sizes[-1]}" / "cache" / "train"
         env = dict(os.environ, KERAS_BACKEND="torch")
         peer = run_child(["--keras-steps", str(args.keras_steps), "--child", "keras", "-",
-                          str(args.work / f"cache_{sizes[-1]}")], env)
-        epoch = sizes[-1] / peer["records_per_second"]
-        rows.append([f"{sizes[-1]:,}", "Keras 3 guide sepCNN (torch)", "-", "-", "-", "-",
-                     peer["records_per_second"], LENGTH, peer["peak_rss_mib"],
-                     f"{epoch / 60:.1f}", f"{args.epochs * epoch / 3600:.1f}"])
+                          str(cache)], env)
+        train_rows = json.loads((cache / "manifest.json").read_text())["num_records"]
+        rows.append([f"{sizes[-1]:,}", "Keras 3 guide sepCNN (torch), projected", "-", "-", "-",
+                     train_rows / peer["records_per_second"], peer["records_per_second"],
+                     peer["peak_rss_mib"], "-", "-", "-"])
     load.append(os.getloadavg()[0])
-    print_table(["rows", "trainer", "corpus s", "vectorize s", "vectorize records/s",
-                 "vectorize peak RSS MiB", "train records/s", "mean padded length",
-                 "train peak RSS MiB", "projected epoch min", f"projected {args.epochs} epochs h"],
+    print_table(["rows", "trainer", "vectorize+cache s", "train s", "epochs", "epoch s",
+                 "train records/s", "peak RSS MiB", "val acc", "held-out test acc", "wall s"],
                 rows)
-    print(f"training figures: {args.steps} timed steps (Keras: {args.keras_steps}) projected to "
-          f"whole epochs; load average (1 min) at start / end: {load[0]:.1f} / {load[1]:.1f}")
+    print(f"Keras: {args.keras_steps} timed steps projected to an epoch; "
+          f"load average (1 min) at start / end: {load[0]:.1f} / {load[1]:.1f}")
 
 
 if __name__ == "__main__":
