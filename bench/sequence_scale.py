@@ -56,7 +56,8 @@ def run_child(args: list[str], env: dict | None = None) -> dict:
 
 
 def keras_train(cache: Path, steps: int) -> dict:
-    """records/s of the guide's Keras sepCNN on batches of the same cache, padded to 500."""
+    """records/s of the guide's Keras sepCNN on batches of a textbatch run's training cache
+    (``RUN/cache/train``), padded to 500."""
     import numpy as np
 
     from textbatch.data.stream import BatchStream
@@ -67,7 +68,8 @@ def keras_train(cache: Path, steps: int) -> dict:
 
     import keras
 
-    sizes = json.loads((cache / "sizes.json").read_text())
+    run = cache.parent.parent  # the textbatch run whose cache this is: its model's sizes
+    sizes = json.loads((run / "model" / "config.json").read_text())["run"]["model"]
     model = sepcnn_model(blocks=2, filters=64, kernel_size=3, embedding_dim=200,
                          dropout_rate=0.2, pool_size=3, input_shape=(LENGTH,),
                          num_classes=sizes["num_classes"], num_features=sizes["num_features"])
