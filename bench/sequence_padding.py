@@ -1,11 +1,14 @@
 """Is sepCNN with per-batch padding, length buckets and masks as accurate as fixed padding?
 
-    .venv/bin/python bench/sequence_padding.py --baseline-src /tmp/main/src [--data sst2,sms_spam]
+    .venv/bin/python bench/sequence_padding.py [--baseline-src /tmp/base/src] [--seeds 0,1,2]
+        [--data sst2,sms_spam,imdb]
 
-Trains ``--model sepcnn`` (the CLI, defaults, early stopping) with this tree and with an older
-tree whose sepCNN pads every batch to the longest training sequence (e.g. ``git archive`` of
-main before issue 11, passed as ``--baseline-src``), in the same run, one after the other, and
-prints validation (and test) accuracy, epochs and records/s side by side. ``--batch-size``
+Trains ``--model sepcnn`` (the CLI, defaults, early stopping) with this tree, bucketed and not
+(``--no-bucket-by-length``), and optionally with an older tree whose sepCNN pads every batch to
+the longest training sequence (e.g. ``git archive`` of main before issue 11, passed as
+``--baseline-src``), in the same run, one after the other, for each of ``--seeds`` (the seed
+also draws the validation split, so the means compare like with like), and prints validation
+(and test) accuracy, epochs and records/s side by side, then the mean and spread per variant. ``--batch-size``
 overrides both (the older tree's sepCNN default was 512). Figures, never assertions.
 """
 
@@ -46,25 +49,41 @@ def train(src: Path, data: str, out: Path, extra: list[str]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--baseline-src", type=Path, required=True)
+    parser.add_argument("--baseline-src", type=Path, help="src/ of a tree before issue 11")
+    parser.add_argument("--baseline-seeds", help="seeds for the baseline (default: --seeds)")
     parser.add_argument("--data", default="sst2,sms_spam", help="of: " + ",".join(DATA))
+    parser.add_argument("--seeds", default="0", help="comma-separated --seed values")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--out", type=Path, default=Path("runs/sequence_padding"))
     args = parser.parse_args()
     extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
-    trees = {"per-batch + buckets + masks": REPO / "src", "fixed (baseline)": args.baseline_src}
-    rows = []
+    seeds = [int(s) for s in args.seeds.split(",")]
+    variants = {"per-batch + buckets + masks": (REPO / "src", [], seeds),
+                "per-batch + masks, no buckets": (REPO / "src", ["--no-bucket-by-length"], seeds)}
+    if args.baseline_src:
+        base_seeds = [int(s) for s in (args.baseline_seeds or args.seeds).split(",")]
+        variants["fixed (baseline)"] = (args.baseline_src, [], base_seeds)
+    rows, summary = [], []
     for data in args.data.split(","):
-        for name, src in trees.items():
-            load = os.getloadavg()[0]
-            m = train(src, data, args.out / data / name.split(" ")[0], extra)
-            rows.append([data, name, f"{m['val_accuracy']:.4f}",
-                         f"{m['test_accuracy']:.4f}" if "test_accuracy" in m else "-",
-                         f"{m['best_epoch']}/{m['epochs_run']}", m["records_per_second"],
-                         m["wall"], f"{load:.1f}"])
-            print(rows[-1], flush=True)
-    print_table(["data", "sepCNN padding", "val acc", "test acc", "best/run epochs",
+        for name, (src, flags, runs) in variants.items():
+            scores = []
+            for seed in runs:
+                load = os.getloadavg()[0]
+                folder = args.out / data / f"{name.split(' ')[0]}{len(flags)}_{seed}"
+                m = train(src, data, folder, [*extra, *flags, "--seed", str(seed)])
+                scores.append(m["val_accuracy"])
+                rows.append([data, name, seed, f"{m['val_accuracy']:.4f}",
+                             f"{m['test_accuracy']:.4f}" if "test_accuracy" in m else "-",
+                             f"{m['best_epoch']}/{m['epochs_run']}", m["records_per_second"],
+                             m["wall"], f"{load:.1f}"])
+                print(rows[-1], flush=True)
+            mean = sum(scores) / len(scores)
+            spread = (sum((x - mean) ** 2 for x in scores) / max(len(scores) - 1, 1)) ** 0.5
+            summary.append([data, name, len(scores), f"{mean:.4f}", f"{spread:.4f}"])
+    print_table(["data", "sepCNN padding", "seed", "val acc", "test acc", "best/run epochs",
                  "train records/s", "wall s", "load"], rows)
+    print()
+    print_table(["data", "sepCNN padding", "seeds", "mean val acc", "sd"], summary)
 
 
 if __name__ == "__main__":

@@ -178,6 +178,9 @@ class ModelConfig(_JsonConfig):
         return self.task == "multilabel"
 
 
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
 @dataclass(frozen=True)
 class TrainConfig(_JsonConfig):
     """The fit loop (Keras semantics)."""
@@ -188,6 +191,8 @@ class TrainConfig(_JsonConfig):
     checkpoint_every: int = 0  # steps; 0 = only at epoch ends
     keep_checkpoints: int = 2
     device: str = "auto"  # auto: CUDA when present, else CPU
+    # auto: bfloat16 autocast for sequence models on a CUDA GPU with bf16 (Trainer.uses_bf16)
+    precision: str = "auto"
     # multi-label: after training, pick one threshold per label (best F1 on validation) and save
     # them with the model; else every label is predicted at probability >= 0.5
     tune_thresholds: bool = False
@@ -198,6 +203,8 @@ class TrainConfig(_JsonConfig):
         _check(self.patience >= 0, f"patience must be >= 0. Got {self.patience}.")
         _check(self.checkpoint_every >= 0, "checkpoint_every must be >= 0.")
         _check(self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1.")
+        _check(self.precision in PRECISIONS, f"precision must be one of {list(PRECISIONS)}. "
+               f"Got {self.precision!r}.")
 
 
 @dataclass(frozen=True)

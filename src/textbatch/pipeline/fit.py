@@ -101,7 +101,8 @@ def _fit_stage(model: torch.nn.Module, config: RunConfig, caches: dict[str, Path
         model, config.model.num_classes,
         learning_rate=config.train.learning_rate, device=config.train.device,
         sequence_length=config.vectorize.max_sequence_length if sequence else None,
-        padding=config.vectorize.padding, multilabel=config.model.multilabel)
+        padding=config.vectorize.padding, multilabel=config.model.multilabel,
+        precision=config.train.precision)
     # Sequence batches are padded to their own longest record: group similar lengths (issue 11).
     train = _loader(caches["train"], config, config.stream.batch_size, shuffle=True, dist=dist,
                     bucket_by_length=sequence and config.stream.bucket_by_length)

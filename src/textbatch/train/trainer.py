@@ -36,12 +36,13 @@ class Trainer:
     0/1 rows, accuracy is subset accuracy and validation adds micro/macro F1 and precision@1).
 
     ``sequence_length``/``padding`` turn a SparseBatch of token ids into the padded ``tokens``
-    tensor sequence models expect; bag models leave them None.
+    tensor sequence models expect; bag models leave them None. ``precision`` (``uses_bf16``)
+    decides whether forward passes run under bfloat16 autocast.
     """
 
     def __init__(self, model: nn.Module, num_classes: int, *, learning_rate: float = 1e-3,
                  device: str = "auto", sequence_length: int | None = None,
-                 padding: str = "pre", multilabel: bool = False):
+                 padding: str = "pre", multilabel: bool = False, precision: str = "auto"):
         self.device = pick_device(device)
         if self.device.type == "cpu":
             retain_freed_memory()  # large per-step tensors: no page faults each step
@@ -52,10 +53,7 @@ class Trainer:
         self.multilabel = multilabel
         self.optimizer = AdamPair(self.model, learning_rate)
         self.sequence_length, self.padding = sequence_length, padding
-        # Sequence models on a GPU that has bf16 run their convolutions in it (the loss and the
-        # optimizer stay float32); bag models and CPUs keep float32 throughout.
-        self.autocast = (sequence_length is not None and self.device.type == "cuda"
-                         and torch.cuda.is_bf16_supported())
+        self.autocast = uses_bf16(precision, sequence_length is not None, self.device)
         self.callbacks: list[Callback] = []
         self.history = History()
         self.stop_training = False
@@ -187,7 +185,7 @@ class Trainer:
                  ) -> torch.Tensor:
         """Logits of ``module`` (the model, or its DDP wrapper), in float32 (computed under bf16
         autocast where ``self.autocast``)."""
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             logits = (module or self.model)(**inputs)
         return logits.float()
 
@@ -226,6 +224,17 @@ class Trainer:
     def _call(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
+
+
+def uses_bf16(precision: str, sequence_model: bool, device: torch.device) -> bool:
+    """Whether forward passes run under bfloat16 autocast (weights, gradients, the loss and the
+    optimizer stay float32). ``auto``: sequence models on a CUDA GPU that has bf16; CPUs keep
+    float32, so a CPU run's numbers do not depend on which CPU ran it. ``bfloat16`` on a CPU with
+    native bf16 matmuls (AVX512-BF16 / AMX) trained IMDB's sepCNN 1.3x faster, test accuracy
+    0.8798 vs 0.8815 (issue 11, docs/BENCHMARKS.md). ``float32`` never autocasts."""
+    if precision != "auto":
+        return precision == "bfloat16"
+    return sequence_model and device.type == "cuda" and torch.cuda.is_bf16_supported()
 
 
 class _Totals:
