@@ -1,7 +1,7 @@
 """The guide's batch-training run at its own scale: sepCNN on an Amazon-Full-sized corpus.
 
     .venv/bin/python bench/sequence_scale.py [--rows 3000000] [--small-rows 300000] [--epochs 1]
-        [--models sepcnn,mlp] [--keras-steps 10]
+        [--models sepcnn,mlp] [--mlp-epochs 3] [--keras-steps 10]
 
 The guide's ``batch_train_sequence_model.py`` trains sepCNN (embedding 200, 20,000 words,
 length <= 500, batch 128, Adam 1e-3) on Amazon Reviews Full: 3,000,000 reviews, 5 classes. This
@@ -125,6 +125,7 @@ def main() -> None:
     parser.add_argument("--small-rows", type=int, default=300_000, help="0: skip")
     parser.add_argument("--epochs", type=int, default=1, help="epochs of each textbatch run")
     parser.add_argument("--models", default="sepcnn", help="comma-separated: sepcnn,mlp")
+    parser.add_argument("--mlp-epochs", type=int, help="epochs of the mlp runs (default --epochs)")
     parser.add_argument("--keras-steps", type=int, default=10, help="0: skip the Keras peer")
     parser.add_argument("--work", type=Path, default=Path("runs/sequence_scale"))
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # kind, path, cache
@@ -144,7 +145,8 @@ def main() -> None:
     for n in sizes:
         data = corpus(args.work, n)
         for model in args.models.split(","):
-            run = cli_run(model, data, test, args.work / f"{model}_{n}", args.epochs)
+            epochs = args.mlp_epochs if model == "mlp" and args.mlp_epochs else args.epochs
+            run = cli_run(model, data, test, args.work / f"{model}_{n}", epochs)
             rows.append(cli_row(n, model, run))
             print(rows[-1], flush=True)
     if args.keras_steps:
