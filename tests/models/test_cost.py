@@ -1,8 +1,8 @@
-"""What --model auto says about its pick: a CPU sepCNN run of hours is announced as such."""
+"""What --model auto picks and says: the guide's S/W rule, weighed by the hardware."""
 
 from __future__ import annotations
 
-from textbatch.models.cost import auto_announcement, projected_seconds
+from textbatch.models.cost import auto_choice, projected_seconds
 
 
 def explored(samples: int, words: float) -> dict:
@@ -13,16 +13,18 @@ def explored(samples: int, words: float) -> dict:
             "recommended_model": recommend_model(samples, words)}
 
 
-def test_amazon_sized_data_on_a_cpu_announces_hours_and_the_mlp_alternative():
-    line = auto_announcement(explored(3_000_000, 80), epochs=10, on_gpu=False)
-    assert "-> sepcnn" in line and "No GPU" in line and " h for 10 epochs" in line
-    assert "--model mlp would take" in line
+def test_amazon_sized_data_on_a_cpu_trains_the_mlp_and_says_why():
+    model, line = auto_choice(explored(3_000_000, 80), epochs=10, on_gpu=False)
+    assert model == "mlp"
+    assert "-> sepcnn (the guide's rule)" in line and "no GPU here, so mlp" in line
+    assert "--model sepcnn trains the guide's choice" in line
     assert projected_seconds("sepcnn", 3_000_000, 80, 10) > 10 * projected_seconds(
         "mlp", 3_000_000, 80, 10)
 
 
-def test_no_warning_for_the_mlp_a_gpu_or_a_short_sepcnn_run():
-    assert "No GPU" not in auto_announcement(explored(25_000, 174), 10, on_gpu=False)  # IMDB: mlp
-    assert "-> mlp" in auto_announcement(explored(25_000, 174), 10, on_gpu=False)
-    assert "No GPU" not in auto_announcement(explored(3_000_000, 80), 10, on_gpu=True)
-    assert "No GPU" not in auto_announcement(explored(30_000, 10), 10, on_gpu=False)
+def test_a_gpu_keeps_the_guide_rule_and_small_sets_get_the_mlp_anyway():
+    assert auto_choice(explored(3_000_000, 80), 10, on_gpu=True) == (
+        "sepcnn", auto_choice(explored(3_000_000, 80), 10, on_gpu=True)[1])
+    assert "no GPU" not in auto_choice(explored(3_000_000, 80), 10, on_gpu=True)[1]
+    model, line = auto_choice(explored(25_000, 174), 10, on_gpu=False)  # IMDB: S/W 144
+    assert model == "mlp" and "-> mlp (the guide's rule)" in line and "no GPU" not in line

@@ -52,8 +52,10 @@ def dropout(x: torch.Tensor, rate: float, training: bool) -> torch.Tensor:
     """``F.dropout(x, rate, training)``; on a CPU with the cheap mask above."""
     if not training or rate <= 0.0:
         return x
-    if x.device.type != "cpu" or not x.requires_grad or rate >= 1.0:
+    if x.device.type != "cpu" or rate >= 1.0:
         return F.dropout(x, rate, training)
+    if not x.requires_grad:  # e.g. the MLP's input tf-idf values
+        return x * _keep_scale(x.shape, rate)
     return _Dropout.apply(x, rate)
 
 

@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from textbatch.config import ModelConfig
+from textbatch.models.fused import dropout
 
 
 class SparseLinear(nn.Module):
@@ -93,9 +94,9 @@ class MLP(nn.Module):
             nn.init.zeros_(layer.bias)
 
     def forward(self, ids: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        weights = F.dropout(weights, self.dropout_rate, self.training)
+        weights = dropout(weights, self.dropout_rate, self.training)
         x = self.first(ids, offsets, weights)
         for layer in self.hidden:
-            x = F.dropout(F.relu(x), self.dropout_rate, self.training)
+            x = dropout(F.relu(x), self.dropout_rate, self.training)
             x = layer(x)
         return x

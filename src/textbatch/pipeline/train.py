@@ -159,15 +159,15 @@ def _open_checkpoints(request: TrainRequest, config: RunConfig, splits: dict[str
 
 
 def _resolve_model(request: TrainRequest, train_source: TextSource) -> tuple[RunConfig, dict]:
-    """Pick the model (``auto``: S/W rule), its defaults (``MODEL_DEFAULTS``) and the vectorizer
+    """Pick the model (``auto``: the S/W rule, weighed by the hardware), its defaults (``MODEL_DEFAULTS``) and the vectorizer
     kind that goes with it."""
     config, explored = request.config, {}
     name = request.model
     if name == "auto":
         explored = _explore(train_source)
-        name = explored["recommended_model"]
+        name, line = _auto_choice(explored, request.config)
         if request.verbose:
-            print(_announce(explored, request.config), flush=True)
+            print(line, flush=True)
     if name not in MODEL_TABLE:
         raise ConfigError(f"Unknown model {name!r}. Known: ['auto', "
                           f"{', '.join(repr(k) for k in MODEL_NAMES)}].")
@@ -179,13 +179,13 @@ def _resolve_model(request: TrainRequest, train_source: TextSource) -> tuple[Run
     return _embedding_dim_from_file(config, request.given), explored
 
 
-def _announce(explored: dict, config: RunConfig) -> str:
-    """``auto``'s choice, with a projected time where it is sepCNN on a CPU for hours."""
-    from textbatch.models.cost import auto_announcement
+def _auto_choice(explored: dict, config: RunConfig) -> tuple[str, str]:
+    """``auto``'s model (the S/W rule weighed by the hardware) and the line announcing it."""
+    from textbatch.models.cost import auto_choice
     from textbatch.train.seeds import pick_device
 
     on_gpu = pick_device(config.train.device).type != "cpu"
-    return auto_announcement(explored, config.train.epochs, on_gpu)
+    return auto_choice(explored, config.train.epochs, on_gpu)
 
 
 def _embedding_dim_from_file(config: RunConfig, given: frozenset[str] | None) -> RunConfig:
