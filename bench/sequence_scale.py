@@ -115,8 +115,12 @@ def cli_row(n: int, model: str, run: dict) -> list:
     return [f"{n:,}", f"textbatch {model}", seconds["vectorize"] + seconds["cache"],
             seconds["train"], len(history), min(epoch_s) if epoch_s else "-",
             train_rows / min(epoch_s) if epoch_s else "-", run["peak_rss_mib"],
-            run["metrics"].get("val_accuracy", "-"), run["metrics"].get("test_accuracy", "-"),
+            _accuracy(run["metrics"], "val_accuracy"), _accuracy(run["metrics"], "test_accuracy"),
             run["wall"]]
+
+
+def _accuracy(metrics: dict, key: str) -> str:
+    return f"{metrics[key]:.4f}" if key in metrics else "-"
 
 
 def main() -> None:
