@@ -57,3 +57,24 @@ def test_invalid_flag_value_exits_with_one_line_error(tmp_path, capsys) -> None:
         main(["train", str(tmp_path / "x.csv"), "--out", str(tmp_path / "o"), "--epochs", "0"])
     assert exit_info.value.code == 1
     assert "epochs must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["train", "vectorize", "explore", "evaluate", "predict", "tune"])
+def test_every_option_of_the_data_commands_says_what_it_does_and_its_default(command) -> None:
+    """--help is product text: each option has words and, unless it is an on/off switch or
+    required, its default (in the words, not a bare ``[default: X]``)."""
+    _register_commands()
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "1000"})
+    options: list[list[str]] = []
+    for line in result.output.split("Options:", 1)[1].splitlines():
+        if line.startswith("  -"):  # an option; its wrapped words are indented deeper
+            options.append(line.strip().split("  ", 1))
+        elif options and line.strip():
+            options[-1].append(line.strip())
+    assert len(options) > 3
+    for flag, *rest in options:
+        words = " ".join(rest).strip()
+        assert len(words) > 12, f"{command} {flag}: no description"
+        switch = flag in ("--json", "--help", "--force") or "<" not in flag
+        assert switch or "required" in words or "default" in words.lower(), f"{command} {flag}: {words}"
+        assert "[default:" not in words, f"{command} {flag}: bare default"

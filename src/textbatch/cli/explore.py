@@ -17,9 +17,12 @@ from textbatch.config import ReadConfig
 @with_read_flags
 def explore(
     data: list[str] = typer.Argument(..., help="Files, globs, folders or URLs (one data set)."),
-    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    plots: Optional[Path] = typer.Option(None, "--plots", help="Write PNG plots into this folder."),
-    top_ngrams: int = typer.Option(20, "--top-ngrams", help="How many top n-grams to report."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the "
+                                     "table. Default: the table."),
+    plots: Optional[Path] = typer.Option(None, "--plots", help="Write PNG plots (class balance, text lengths, "
+                                          "top n-grams) into this folder. Default: none."),
+    top_ngrams: int = typer.Option(20, "--top-ngrams", help="How many of the most frequent "
+                                "n-grams to report. Default: 20.", show_default=False),
     read_config: ReadConfig = None,  # type: ignore[assignment]  # set by @with_read_flags
 ) -> None:
     """Samples, classes, samples per class, median words per sample, S/W and the model it implies."""

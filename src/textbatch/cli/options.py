@@ -14,22 +14,28 @@ from typing import Any, Callable, Optional
 
 import typer
 
+from textbatch.cli.flag_help import FLAG_HELP
 from textbatch.config import ReadConfig
 from textbatch.errors import ConfigError
 
 # (parameter name, annotation, typer.Option): the flags that describe how to read the data.
 READ_FLAGS: tuple[tuple[str, Any, Any], ...] = (
     ("format", Optional[str],
-     typer.Option(None, "--format", help="Override the format from the suffix.")),
+     typer.Option(None, "--format", help=FLAG_HELP[("read", "format")], show_default=False)),
     ("text_column", list[str],
-     typer.Option([], "--text-column", help="CSV/TSV text column (repeatable).")),
+     typer.Option([], "--text-column", show_default=False,
+                  help=FLAG_HELP[("read", "text_columns")] + " Repeatable.")),
     ("label_column", Optional[str],
-     typer.Option(None, "--label-column", help="CSV/TSV label column.")),
-    ("text_field", str, typer.Option("text", "--text-field", help="JSONL/Parquet text field.")),
+     typer.Option(None, "--label-column", help=FLAG_HELP[("read", "label_column")],
+                  show_default=False)),
+    ("text_field", str, typer.Option("text", "--text-field", show_default=False,
+                                     help=FLAG_HELP[("read", "text_field")])),
     ("label_field", str,
-     typer.Option("label", "--label-field", help="JSONL/Parquet label field.")),
+     typer.Option("label", "--label-field", help=FLAG_HELP[("read", "label_field")],
+                  show_default=False)),
     ("on_bad_records", str,
-     typer.Option("error", "--on-bad-records", help="error | skip (counted).")),
+     typer.Option("error", "--on-bad-records", help=FLAG_HELP[("read", "on_bad_records")],
+                  show_default=False)),
     ("label_separator", Optional[str],
      typer.Option(None, "--label-separator", help="CSV/TSV: the label column holds several "
                   "labels joined by this string (e.g. '|' or ','; quote a CSV field when it is "

@@ -17,8 +17,12 @@ def predict(
     model_dir: Path = typer.Argument(..., help="The --out directory of textbatch train."),
     data: Optional[list[str]] = typer.Argument(None, help="Files, globs, folders or URLs."),
     output: Optional[str] = typer.Option(None, "--output", "-o",
-                                         help="FILE.csv, FILE.jsonl, or - for CSV on stdout."),
-    text: Optional[str] = typer.Option(None, "--text", help="Classify this one text."),
+                                         help="Where the predictions of DATA go: FILE.csv, "
+                                              "FILE.jsonl, or - for CSV on stdout (written "
+                                              "atomically). Required with DATA; no default."),
+    text: Optional[str] = typer.Option(None, "--text", help="Classify this one text and print "
+                                       "its label and probabilities (instead of DATA). "
+                                       "Default: none."),
     on_bad_records: Optional[str] = typer.Option(None, "--on-bad-records",
                                                  help="error | skip; default: as in training."),
     top_k: Optional[int] = typer.Option(None, "--top-k", help="Predict at most K labels per "

@@ -150,11 +150,11 @@ TRAIN_FLAGS = [
     ("val", Optional[list[str]], typer.Option(None, "--val", help="Validation data "
      "(repeatable); default: a stable-hash split of TRAIN (--val-fraction).")),
     ("test", Optional[list[str]], typer.Option(None, "--test", help="Test data, scored "
-     "once at the end (repeatable).")),
+     "once at the end (repeatable). Default: none.")),
     ("config", Optional[Path], typer.Option(None, "--config", help="TOML file with "
-     "read, stream, vectorize, model and train tables; flags override it.")),
+     "read, stream, vectorize, model and train tables; flags override it. Default: none.")),
     ("verbose", int, typer.Option(2, "--verbose", help="0 silent, 1 progress bar, "
-     "2 one line per epoch.")),
+     "2 one line per epoch. Default: 2.", show_default=False)),
     ("resume", bool, typer.Option(False, "--resume", help="Continue from the last "
      "checkpoint in OUT (fails if there is none). Without it a run still resumes when OUT "
      "holds a checkpoint of the same data and settings.")),

@@ -68,12 +68,12 @@ TUNE_FLAGS = [
      "(repeatable), which every trial is scored on; default: a stable-hash split of TRAIN "
      "(--val-fraction).")),
     ("test", Optional[list[str]], typer.Option(None, "--test", help="Test data: only the "
-     "best trial's model is scored on it, once, at the end (repeatable).")),
+     "best trial's model is scored on it, once, at the end (repeatable). Default: none.")),
     ("config", Optional[Path], typer.Option(None, "--config", help="TOML file with the "
      "run tables (as for train) and a [tune] table (grid, search, trials, time_budget, "
-     "metric, prune); flags override it.")),
+     "metric, prune); flags override it. Default: none.")),
     ("verbose", int, typer.Option(1, "--verbose", help="0 silent, 1 one line per trial, "
-     "2 also one line per epoch; default: 1.")),
+     "2 also one line per epoch. Default: 1.", show_default=False)),
     ("grid", Optional[list[str]], typer.Option(None, "--grid", help="A searched setting "
      "as NAME=V1,V2,... (or NAME=LOW..HIGH[:log] for random/tpe), repeatable, e.g. "
      "--grid layers=1,2,3 --grid units=8,16,32,64,128. Any model, train, stream or "
@@ -82,7 +82,8 @@ TUNE_FLAGS = [
      "combination, as the guide) | random | tpe (Optuna, optional extra 'tune'); "
      "default: grid.")),
     ("trials", Optional[int], typer.Option(None, "--trials", help="Number of trials "
-     "for random/tpe, finished ones included; grid runs every combination.")),
+     "for random/tpe, finished ones included; grid runs every combination. Required for "
+     "random and tpe; no default.")),
     ("time_budget", Optional[str], typer.Option(None, "--time-budget", help="Stop "
      "starting trials when the next would end past this duration (90s, 10m, 1h30m); the "
      "skipped ones are listed in report.json; default: no limit.")),

@@ -8,10 +8,15 @@ from pathlib import Path
 import typer
 
 from textbatch.cli.app import app
+from textbatch.cli.flag_help import FLAG_HELP
 from textbatch.cli.options import parse_ngram_range, with_read_flags
 from textbatch.config import ReadConfig, StreamConfig, VectorizeConfig
 
 _DEFAULT = VectorizeConfig()  # flags default to the config's own defaults: one source of truth
+
+
+def _help(name: str) -> str:
+    return FLAG_HELP[("vectorize", name)]
 
 
 @app.command()
@@ -19,21 +24,35 @@ _DEFAULT = VectorizeConfig()  # flags default to the config's own defaults: one 
 def vectorize(
     data: list[str] = typer.Argument(..., help="Training files, globs, folders or URLs."),
     out: Path = typer.Option(..., "--out", help="Folder for vectorizer/ and cache/."),
-    kind: str = typer.Option(_DEFAULT.kind, "--kind", help="ngram | sequence | hashed."),
+    kind: str = typer.Option(_DEFAULT.kind, "--kind", show_default=False,
+                             help="ngram (tf-idf n-grams, the MLP's) | sequence (token ids, "
+                                  "sepCNN's) | hashed (ngram-bag's). Default: ngram."),
     ngram_range: str = typer.Option(",".join(map(str, _DEFAULT.ngram_range)), "--ngram-range",
-                                    help="MIN,MAX (as for train)."),
-    min_df: int = typer.Option(_DEFAULT.min_df, "--min-df"),
-    top_k: int = typer.Option(_DEFAULT.top_k, "--top-k"),
-    sublinear_tf: bool = typer.Option(_DEFAULT.sublinear_tf, "--sublinear-tf/--no-sublinear-tf"),
+                                    help=_help("ngram_range"), show_default=False),
+    min_df: int = typer.Option(_DEFAULT.min_df, "--min-df", help=_help("min_df"),
+                               show_default=False),
+    top_k: int = typer.Option(_DEFAULT.top_k, "--top-k", show_default=False,
+                              help="Features kept: the top K n-grams by f_classif, or the K "
+                                   "most frequent tokens for sequences. Default: 50000 (the "
+                                   "guide's sepCNN keeps 20000: pass --top-k 20000 with --kind "
+                                   "sequence)."),
+    sublinear_tf: bool = typer.Option(_DEFAULT.sublinear_tf, "--sublinear-tf/--no-sublinear-tf",
+                                      help=_help("sublinear_tf"), show_default=False),
     nb_scale: bool = typer.Option(_DEFAULT.nb_scale, "--nb-scale/--no-nb-scale",
-                                  help="Binary labels: scale features by the NB log-count ratio."),
+                                  help=_help("nb_scale"), show_default=False),
     max_counted_ngrams: int = typer.Option(_DEFAULT.max_counted_ngrams, "--max-counted-ngrams",
-                                           help="Memory budget of the counting passes."),
-    max_sequence_length: int = typer.Option(_DEFAULT.max_sequence_length, "--max-sequence-length"),
-    padding: str = typer.Option(_DEFAULT.padding, "--padding", help="pre | post (sequence)."),
-    buckets: int = typer.Option(_DEFAULT.buckets, "--buckets", help="Hash buckets (hashed)."),
-    block_size: int = typer.Option(StreamConfig().block_size, "--block-size"),
-    force: bool = typer.Option(False, "--force", help="Rebuild even if the cache is current."),
+                                           help=_help("max_counted_ngrams"), show_default=False),
+    max_sequence_length: int = typer.Option(_DEFAULT.max_sequence_length, "--max-sequence-length",
+                                            help=_help("max_sequence_length"),
+                                            show_default=False),
+    padding: str = typer.Option(_DEFAULT.padding, "--padding", help=_help("padding"),
+                                show_default=False),
+    buckets: int = typer.Option(_DEFAULT.buckets, "--buckets", help=_help("buckets"),
+                                show_default=False),
+    block_size: int = typer.Option(StreamConfig().block_size, "--block-size", show_default=False,
+                                   help=FLAG_HELP[("stream", "block_size")]),
+    force: bool = typer.Option(False, "--force", help="Rebuild even if the cache is current "
+                               "(same data and settings). Default: reuse it."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
     read_config: ReadConfig = None,  # type: ignore[assignment]  # set by @with_read_flags
 ) -> None:
