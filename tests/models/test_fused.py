@@ -58,3 +58,14 @@ def test_masked_relu_matches_relu_times_mask_forward_and_backward():
 def test_masked_relu_without_mask_is_relu():
     z = torch.randn(3, 4)
     assert torch.equal(masked_relu(z, None), F.relu(z))
+
+
+def test_dropout_keeps_bf16_and_handles_inputs_without_gradients_and_rates_near_one():
+    x = torch.ones(64, 40, 8, dtype=torch.bfloat16, requires_grad=True)
+    assert dropout(x, 0.2, True).dtype == torch.bfloat16
+    values = torch.ones(100_000)  # e.g. the MLP's input tf-idf values: no gradient
+    kept = dropout(values, 0.5, True)
+    assert abs(float((kept == 0).float().mean()) - 0.5) < 0.01
+    assert set(torch.unique(kept).tolist()) == {0.0, 2.0}
+    nearly_all = dropout(torch.ones(1000, requires_grad=True), 0.999999, True)
+    assert int((nearly_all != 0).sum()) < 5

@@ -78,3 +78,25 @@ def test_scoring_in_length_chunks_equals_one_forward_and_keeps_row_order():
         chunked = chunked_logits(forward, {"tokens": tokens}, positions=300)
     assert len(calls) > 5 and all(n * length <= 300 or n == 1 for n, length in calls)
     assert torch.allclose(chunked, whole, atol=1e-5)
+
+
+def test_front_padded_tokens_are_scored_in_one_pass_not_cut():
+    from textbatch.models.predict import chunked_logits
+
+    torch.manual_seed(0)
+    config = ModelConfig(name="sepcnn", num_features=60, num_classes=3, embedding_dim=10,
+                         filters=6, kernel_size=3, blocks=2)
+    model = build_model(config).eval()
+    rng = np.random.default_rng(2)
+    rows = [rng.integers(2, 60, int(n)).tolist() for n in rng.integers(1, 50, 40)]
+    tokens = torch.from_numpy(batch_of(rows).padded(50, "pre"))  # Keras layout: padding first
+    calls = []
+
+    def forward(tokens):
+        calls.append(tokens.shape)
+        return model(tokens=tokens)
+
+    with torch.no_grad():
+        chunked = chunked_logits(forward, {"tokens": tokens}, positions=300)
+        assert calls == [tokens.shape]
+        assert torch.equal(chunked, model(tokens=tokens))

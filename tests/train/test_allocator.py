@@ -16,3 +16,11 @@ def test_retain_freed_memory_is_idempotent_and_large_tensors_still_allocate():
         big = torch.ones(20_000_000)
         assert float(big.sum()) == 20_000_000
         del big
+
+
+def test_the_environment_can_opt_out(monkeypatch):
+    from textbatch.train import allocator
+
+    monkeypatch.setattr(allocator, "_done", False)
+    monkeypatch.setenv(allocator.OPT_OUT, "0")
+    assert allocator.retain_freed_memory() is False

@@ -35,5 +35,7 @@ def test_a_bfloat16_cpu_trainer_autocasts_and_still_learns():
     labels = (tokens[:, 0] > 15).long()
     losses = [trainer.train_step(({"tokens": tokens}, labels))[0] for _ in range(40)]
     assert losses[-1] < losses[0] * 0.7
-    logits = trainer._forward({"tokens": tokens})
-    assert logits.dtype == torch.float32
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=trainer.autocast):
+        raw = trainer.model(tokens=tokens)
+    assert raw.dtype == torch.bfloat16  # the forward really ran in bf16
+    assert trainer._forward({"tokens": tokens}).dtype == torch.float32  # the loss sees float32

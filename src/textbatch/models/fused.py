@@ -23,14 +23,14 @@ from torch.nn import functional as F
 _LEVELS = 1 << 16  # a dropped element is one whose 16-bit draw falls under rate * 2**16
 
 
-def _keep_scale(shape: torch.Size, rate: float) -> torch.Tensor:
-    """float32 ``shape`` of 0 (dropped) and 1 / keep-probability (kept)."""
+def _keep_scale(shape: torch.Size, rate: float, dtype: torch.dtype) -> torch.Tensor:
+    """``shape`` of 0 (dropped) and 1 / keep-probability (kept), in ``dtype``."""
     threshold = round(rate * _LEVELS)
     seed = int(torch.randint(0, 2**62, (), dtype=torch.int64))
     count = math.prod(shape)
     raw = np.random.PCG64(seed).random_raw((count + 3) // 4)  # 64 random bits: 4 draws each
     draws = torch.from_numpy(raw.view(np.int16)[:count]).view(shape)  # -2**15..2**15-1
-    keep = torch.empty(shape, dtype=torch.float32)
+    keep = torch.empty(shape, dtype=dtype)
     torch.ge(draws, threshold - _LEVELS // 2, out=keep)
     return keep.mul_(_LEVELS / (_LEVELS - threshold))  # 1 / the quantized rate's keep chance
 
@@ -38,7 +38,7 @@ def _keep_scale(shape: torch.Size, rate: float) -> torch.Tensor:
 class _Dropout(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, rate: float) -> torch.Tensor:
-        keep = _keep_scale(x.shape, rate)
+        keep = _keep_scale(x.shape, rate, x.dtype)
         ctx.save_for_backward(keep)
         return x * keep
 
@@ -52,10 +52,10 @@ def dropout(x: torch.Tensor, rate: float, training: bool) -> torch.Tensor:
     """``F.dropout(x, rate, training)``; on a CPU with the cheap mask above."""
     if not training or rate <= 0.0:
         return x
-    if x.device.type != "cpu" or rate >= 1.0:
-        return F.dropout(x, rate, training)
+    if x.device.type != "cpu" or round(rate * _LEVELS) >= _LEVELS or not x.is_floating_point():
+        return F.dropout(x, rate, training)  # GPUs, and rates within 2**-17 of 1
     if not x.requires_grad:  # e.g. the MLP's input tf-idf values
-        return x * _keep_scale(x.shape, rate)
+        return x * _keep_scale(x.shape, rate, x.dtype)
     return _Dropout.apply(x, rate)
 
 

@@ -48,10 +48,13 @@ def chunked_logits(forward: Callable[..., torch.Tensor], inputs: Mapping[str, to
     """``forward(**inputs)`` without gradients; a ``tokens`` batch (left-aligned, 0 = padding)
     is scored in chunks of similar length, each cut to its own longest record, so memory stays
     at ``positions`` token positions and short records skip the batch's padding. Exact for
-    models whose logits ignore padding (the masked sepCNN); rows come back in input order."""
+    models whose logits ignore padding (the masked sepCNN); rows come back in input order.
+    Rows padded at the front (``SparseBatch.padded(..., "pre")``) are scored in one pass."""
     tokens = inputs.get("tokens")
     if tokens is None or tokens.numel() <= positions or len(inputs) > 1:
         return forward(**inputs)
+    if bool(((tokens[:, :-1] == 0) & (tokens[:, 1:] != 0)).any()):
+        return forward(**inputs)  # padding before a token (e.g. Keras "pre"): not cuttable
     lengths = (tokens != 0).sum(dim=1)
     order = torch.argsort(lengths, descending=True, stable=True)
     parts, start = [], 0

@@ -105,7 +105,9 @@ class SepCNN(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         real = tokens != PADDING_ID
         # [n, length, 1]; None when nothing is padding (e.g. a bucket of reviews cut at 500).
-        mask = None if bool(real.all()) else real.unsqueeze(2).to(torch.float32)
+        # (the all-real check is skipped on GPUs: it would wait for the device every step)
+        skip = not tokens.is_cuda and bool(real.all())
+        mask = None if skip else real.unsqueeze(2).to(torch.float32)
         x = self.embedding(tokens)  # [n, length, channels]; padding rows are zero
         for block in self.blocks:
             x = dropout(x, self.dropout_rate, self.training)

@@ -38,7 +38,8 @@ EXPLORE_RECORDS = 10_000  # records read to estimate the median words per sample
 class TrainRequest:
     """What ``textbatch train`` was asked: inputs, output folder and the resolved config.
 
-    ``model="auto"`` applies the guide's S/W rule; ``vectorizer=None`` uses the model's own kind.
+    ``model="auto"`` applies the guide's S/W rule weighed by the hardware (``cost.auto_choice``:
+    no GPU, no sepCNN); ``vectorizer=None`` uses the model's own kind.
     """
 
     train: list[str]

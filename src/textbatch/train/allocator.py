@@ -6,18 +6,21 @@ kernel zero-fill for every 4 KiB of it. sepCNN's ``[128, length, 200]`` embeddin
 from length ~330: on IMDB (2-core CPU) those faults were a third of a step, and with large
 allocations taken from the heap and kept there, training ran at 1,490 records/s instead of 956
 (bench/sequence_speed.py). The heap keeps at most ``KEEP_BYTES`` of freed memory at its top;
-peak RSS is the working set's peak either way.
+peak RSS is the working set's peak either way. The setting is process-wide and lasts for the
+process's life (the Trainer makes it on a CPU); ``TEXTBATCH_KEEP_FREED_MEMORY=0`` opts out.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
 import sys
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
 KEEP_BYTES = 512 << 20
+OPT_OUT = "TEXTBATCH_KEEP_FREED_MEMORY"  # "0": leave the C library's settings alone
 
 _done = False
 
@@ -28,6 +31,8 @@ def retain_freed_memory() -> bool:
     global _done
     if _done:
         return True
+    if os.environ.get(OPT_OUT) == "0":
+        return False
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         return False
     try:

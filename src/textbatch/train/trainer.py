@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from textbatch.errors import ConfigError
 from textbatch.features.batch import SparseBatch
 from textbatch.models.predict import (batch_probabilities, chunked_logits,  # noqa: F401
                                       probabilities)
@@ -232,6 +233,9 @@ def uses_bf16(precision: str, sequence_model: bool, device: torch.device) -> boo
     float32, so a CPU run's numbers do not depend on which CPU ran it. ``bfloat16`` on a CPU with
     native bf16 matmuls (AVX512-BF16 / AMX) trained IMDB's sepCNN 1.3x faster, test accuracy
     0.8798 vs 0.8815 (issue 11, docs/BENCHMARKS.md). ``float32`` never autocasts."""
+    if precision == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError(f"--precision bfloat16: {device} has no bfloat16 support. Use "
+                          "--precision float32 (or auto).")
     if precision != "auto":
         return precision == "bfloat16"
     return sequence_model and device.type == "cuda" and torch.cuda.is_bf16_supported()
