@@ -232,7 +232,8 @@ def uses_bf16(precision: str, sequence_model: bool, device: torch.device) -> boo
     optimizer stay float32). ``auto``: sequence models on a CUDA GPU that has bf16; CPUs keep
     float32, so a CPU run's numbers do not depend on which CPU ran it. ``bfloat16`` on a CPU with
     native bf16 matmuls (AVX512-BF16 / AMX) trained IMDB's sepCNN 1.3x faster, test accuracy
-    0.8798 vs 0.8796 in float32, same seed (issue 11, docs/BENCHMARKS.md). ``float32`` never autocasts."""
+    0.8798 vs 0.8796 in float32, same seed (issue 11, docs/BENCHMARKS.md). ``float32`` never
+    autocasts."""
     if precision == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise ConfigError(f"--precision bfloat16: {device} has no bfloat16 support. Use "
                           "--precision float32 (or auto).")
