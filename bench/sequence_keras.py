@@ -14,7 +14,8 @@
 
 Both see the same token ids, so the table compares the trainers: seconds and records/s per
 epoch (Keras: its training steps; textbatch: history.csv, validation included) and validation
-accuracy after each epoch (Keras: no validation loss, the column shows nan). Figures, never assertions.
+accuracy after each epoch (Keras: no validation loss, the column shows nan). Figures, never
+assertions.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ Trains ``--model sepcnn`` (the CLI, defaults, early stopping) with this tree, bu
 the longest training sequence (e.g. ``git archive`` of main before issue 11, passed as
 ``--baseline-src``), in the same run, one after the other, for each of ``--seeds`` (the seed
 also draws the validation split, so the means compare like with like), and prints validation
-(and test) accuracy, epochs and records/s side by side, then the mean and spread per variant. ``--batch-size``
-overrides both (the older tree's sepCNN default was 512). Figures, never assertions.
+(and test) accuracy, epochs and records/s side by side, then the mean and spread per variant.
+``--batch-size`` overrides both (the older tree's sepCNN default was 512). Figures, never
+assertions.
 """
 
 from __future__ import annotations

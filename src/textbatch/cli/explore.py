@@ -19,8 +19,9 @@ def explore(
     data: list[str] = typer.Argument(..., help="Files, globs, folders or URLs (one data set)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the "
                                      "table. Default: the table."),
-    plots: Optional[Path] = typer.Option(None, "--plots", help="Write PNG plots (class balance, text lengths, "
-                                          "top n-grams) into this folder. Default: none."),
+    plots: Optional[Path] = typer.Option(None, "--plots", help="Write PNG plots (class balance, "
+                                         "text lengths, top n-grams) into this folder. "
+                                         "Default: none."),
     top_ngrams: int = typer.Option(20, "--top-ngrams", help="How many of the most frequent "
                                 "n-grams to report. Default: 20.", show_default=False),
     read_config: ReadConfig = None,  # type: ignore[assignment]  # set by @with_read_flags
