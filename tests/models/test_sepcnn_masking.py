@@ -57,22 +57,29 @@ def test_padding_embedding_row_stays_zero_under_training():
     assert model.embedding.weight.grad[0].abs().sum() == 0
 
 
-def test_scoring_in_length_chunks_equals_one_forward_and_keeps_row_order():
-    from textbatch.models.predict import chunked_logits
-
+def chunk_setup(seed: int, count: int, longest: int):
+    """A small sepCNN in eval mode, ``count`` random records, and a forward that records the
+    shapes it was called with."""
     torch.manual_seed(0)
     config = ModelConfig(name="sepcnn", num_features=60, num_classes=4, embedding_dim=10,
                          filters=6, kernel_size=3, blocks=2)
     model = build_model(config).eval()
-    rng = np.random.default_rng(1)
-    rows = [rng.integers(2, 60, int(n)).tolist() for n in rng.integers(1, 90, 37)]
-    tokens = batch_of(rows).to_tensors(500)[0]["tokens"]
-    calls = []
+    rng = np.random.default_rng(seed)
+    rows = [rng.integers(2, 60, int(n)).tolist() for n in rng.integers(1, longest, count)]
+    calls: list[torch.Size] = []
 
     def forward(tokens):
         calls.append(tokens.shape)
         return model(tokens=tokens)
 
+    return model, batch_of(rows), forward, calls
+
+
+def test_scoring_in_length_chunks_equals_one_forward_and_keeps_row_order():
+    from textbatch.models.predict import chunked_logits
+
+    model, batch, forward, calls = chunk_setup(1, 37, 90)
+    tokens = batch.to_tensors(500)[0]["tokens"]
     with torch.no_grad():
         whole = model(tokens=tokens)
         chunked = chunked_logits(forward, {"tokens": tokens}, positions=300)
@@ -83,19 +90,8 @@ def test_scoring_in_length_chunks_equals_one_forward_and_keeps_row_order():
 def test_front_padded_tokens_are_scored_in_one_pass_not_cut():
     from textbatch.models.predict import chunked_logits
 
-    torch.manual_seed(0)
-    config = ModelConfig(name="sepcnn", num_features=60, num_classes=3, embedding_dim=10,
-                         filters=6, kernel_size=3, blocks=2)
-    model = build_model(config).eval()
-    rng = np.random.default_rng(2)
-    rows = [rng.integers(2, 60, int(n)).tolist() for n in rng.integers(1, 50, 40)]
-    tokens = torch.from_numpy(batch_of(rows).padded(50, "pre"))  # Keras layout: padding first
-    calls = []
-
-    def forward(tokens):
-        calls.append(tokens.shape)
-        return model(tokens=tokens)
-
+    model, batch, forward, calls = chunk_setup(2, 40, 50)
+    tokens = torch.from_numpy(batch.padded(50, "pre"))  # Keras layout: padding first
     with torch.no_grad():
         chunked = chunked_logits(forward, {"tokens": tokens}, positions=300)
         assert calls == [tokens.shape]
