@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -34,15 +35,25 @@ def child_peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / scale
 
 
-def run_child(args: Sequence[str]) -> tuple[str, int, "resource.struct_rusage", float]:
-    """Run ``python ARGS`` as a child: (its stdout, exit status, its own rusage — peak RSS and
-    CPU of it and its reaped children — and wall seconds). Each contender of a side-by-side
-    bench runs so, so its wall time and memory are its own."""
+def run_child(args: Sequence[str], env: dict[str, str] | None = None
+              ) -> tuple[str, int, "resource.struct_rusage", float]:
+    """Run ``python ARGS`` as a child (in ``env``, default this process's): (its stdout, exit
+    status, its own rusage — peak RSS and CPU of it and its reaped children — and wall seconds).
+    Each contender of a side-by-side bench runs so, so its wall time and memory are its own."""
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True,
+                             env=env)
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     return output, status, usage, time.perf_counter() - start
+
+
+def child_json(args: Sequence[str], env: dict[str, str] | None = None) -> dict:
+    """``run_child``, for a child that prints its result as one JSON line last."""
+    output, status, _, _ = run_child(args, env)
+    if status:
+        raise SystemExit(f"python {' '.join(args)} failed (wait status {status})")
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

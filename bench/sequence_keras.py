@@ -24,13 +24,12 @@ import argparse
 import csv
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED_DATA, print_table, run_child  # noqa: E402
+from _common import SHARED_DATA, child_json, print_table, run_child  # noqa: E402
 
 DATA = {"imdb": [str(SHARED_DATA / "imdb/train.csv.gz")],
         "sst2": [str(SHARED_DATA / "sst2/stsa.binary.train"), "--val",
@@ -115,10 +114,8 @@ def main() -> None:
     run = args.out / f"textbatch_{args.data}"
     ours = textbatch_fit(args.data, run, args.epochs)
     env = dict(os.environ, KERAS_BACKEND="torch")
-    done = subprocess.run([sys.executable, __file__, "--keras-child", str(run), "--epochs",
-                           str(args.epochs), "--seed", str(args.seed)], env=env, check=True,
-                          capture_output=True, text=True)
-    peer = json.loads(done.stdout.strip().splitlines()[-1])
+    peer = child_json([__file__, "--keras-child", str(run), "--epochs", str(args.epochs),
+                       "--seed", str(args.seed)], env)
     load.append(os.getloadavg()[0])
     rows = [[name, r["epoch"], r["seconds"], r["records_per_second"], f"{r['val_accuracy']:.4f}",
              f"{r['val_loss']:.4f}"]

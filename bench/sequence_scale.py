@@ -28,13 +28,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table  # noqa: E402
+from _common import child_json, print_table  # noqa: E402
 
 BATCH, LENGTH = 128, 500
 
@@ -46,13 +45,6 @@ def corpus(work: Path, rows: int) -> Path:
     if not path.exists():
         make.write(path, rows, 0, "imdb_stars", "amazon")
     return path
-
-
-def run_child(args: list[str], env: dict | None = None) -> dict:
-    """One measurement in a fresh process (so its peak RSS is its own): its JSON line."""
-    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
-                          text=True, env=env)
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def keras_train(cache: Path, steps: int) -> dict:
@@ -156,8 +148,8 @@ def main() -> None:
     if args.keras_steps:
         cache = args.work / f"sepcnn_{sizes[-1]}" / "cache" / "train"
         env = dict(os.environ, KERAS_BACKEND="torch")
-        peer = run_child(["--keras-steps", str(args.keras_steps), "--child", "keras", "-",
-                          str(cache)], env)
+        peer = child_json([__file__, "--keras-steps", str(args.keras_steps), "--child",
+                           "keras", "-", str(cache)], env)
         train_rows = json.loads((cache / "manifest.json").read_text())["num_records"]
         rows.append([f"{sizes[-1]:,}", "Keras 3 guide sepCNN (torch), projected", "-", "-", "-",
                      train_rows / peer["records_per_second"], peer["records_per_second"],

@@ -160,8 +160,8 @@ def _open_checkpoints(request: TrainRequest, config: RunConfig, splits: dict[str
 
 
 def _resolve_model(request: TrainRequest, train_source: TextSource) -> tuple[RunConfig, dict]:
-    """Pick the model (``auto``: the S/W rule, weighed by the hardware), its defaults (``MODEL_DEFAULTS``) and the vectorizer
-    kind that goes with it."""
+    """Pick the model (``auto``: the S/W rule, weighed by the hardware), its defaults
+    (``MODEL_DEFAULTS``) and the vectorizer kind that goes with it."""
     config, explored = request.config, {}
     name = request.model
     if name == "auto":
