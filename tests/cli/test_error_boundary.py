@@ -131,3 +131,30 @@ def test_a_record_error_in_parquet_always_exits_1(tmp_path: Path) -> None:
         results = list(pool.map(lambda _: cli("explore", tmp_path / "bad.parquet"), range(10)))
     for result in results:
         assert one_error_line(result).startswith(f"error: {tmp_path / 'bad.parquet'}:3001: ")
+
+
+def test_a_success_exit_runs_the_exit_handlers_and_flushes_everything(tmp_path: Path) -> None:
+    """The real entry point ends with ``os._exit`` (no interpreter teardown) on success too:
+    Python's exit handlers still run and everything printed, to a pipe, arrives whole."""
+    script = tmp_path / "entry.py"
+    script.write_text(
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('exit handler ran'))\n"
+        "sys.argv = ['textbatch', 'train', '--help']\n"
+        "from textbatch.cli.main import main\n"
+        "main()\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "--max-sequence-length" in result.stdout  # the help, printed before the exit
+    assert result.stdout.rstrip().endswith("exit handler ran")
+
+
+def test_under_a_profiler_the_exit_is_a_normal_one(tmp_path: Path) -> None:
+    """cProfile writes its output after the program returns, so no ``os._exit`` there."""
+    profile = tmp_path / "help.prof"
+    result = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile),
+                             "-m", "textbatch", "--help"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert profile.stat().st_size > 0

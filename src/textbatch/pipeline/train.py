@@ -97,6 +97,10 @@ def train(request: TrainRequest) -> dict[str, Any]:
 
     with timer.phase("embeddings"):
         vectors = _pretrained(config, vectorizer, request.verbose)
+    if dist.is_rank_zero:
+        from textbatch import plots
+
+        plots.prewarm()  # matplotlib's import overlaps training instead of following it
     with timer.phase("train"):
         trainer, stopper = fit_model(
             config, caches, out, request.verbose, checkpoints,

@@ -1,0 +1,45 @@
+"""Plots are PNGs made without pyplot's global state, so ``prewarm`` can import matplotlib on a
+thread while training runs and a plot can be drawn from any thread."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from textbatch import plots
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+HISTORY = {"loss": [0.7, 0.4, 0.3], "val_loss": [0.6, 0.45, 0.5],
+           "accuracy": [0.6, 0.8, 0.9], "val_accuracy": [0.65, 0.78, 0.77]}
+
+
+def test_plots_drawn_on_threads_are_pngs(tmp_path: Path) -> None:
+    plots.prewarm()
+    made: list[Path] = []
+    jobs = [lambda: made.append(plots.history_plot(HISTORY, tmp_path / "a" / "history.png")),
+            lambda: made.append(plots.confusion_plot([[5, 1], [2, 7]], ["neg", "pos"],
+                                                     tmp_path / "b" / "confusion.png"))]
+    threads = [threading.Thread(target=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(p.name for p in made) == ["confusion.png", "history.png"]
+    for path in made:
+        assert path.read_bytes()[:8] == PNG_MAGIC
+        assert not list(path.parent.glob(".*tmp*"))  # written atomically, nothing left over
+
+
+def test_making_plots_leaves_pyplot_alone() -> None:
+    """A library must not switch the caller's matplotlib backend or import pyplot."""
+    code = ("from pathlib import Path; import tempfile, sys\n"
+            "from textbatch import plots\n"
+            "plots.prewarm()\n"
+            "plots.history_plot({'loss': [1.0, 0.5]}, Path(tempfile.mkdtemp()) / 'h.png')\n"
+            "print('matplotlib.pyplot' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
