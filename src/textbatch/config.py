@@ -189,6 +189,9 @@ class TrainConfig(_JsonConfig):
     learning_rate: float = 3e-3  # Adam; 1e-3 underfits in 10 epochs at batch_size 512
     patience: int = 2
     checkpoint_every: int = 0  # steps; 0 = only at epoch ends
+    # epoch ends checkpoint once this many seconds passed since the last checkpoint (0: every
+    # epoch); the end of training and a signal always do
+    checkpoint_seconds: float = 60.0
     keep_checkpoints: int = 2
     device: str = "auto"  # auto: CUDA when present, else CPU
     # auto: bfloat16 autocast for sequence models on a CUDA GPU with bf16 (Trainer.uses_bf16)
@@ -202,6 +205,7 @@ class TrainConfig(_JsonConfig):
         _check(self.learning_rate > 0, f"learning_rate must be > 0. Got {self.learning_rate}.")
         _check(self.patience >= 0, f"patience must be >= 0. Got {self.patience}.")
         _check(self.checkpoint_every >= 0, "checkpoint_every must be >= 0.")
+        _check(self.checkpoint_seconds >= 0, "checkpoint_seconds must be >= 0.")
         _check(self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1.")
         _check(self.precision in PRECISIONS, f"precision must be one of {list(PRECISIONS)}. "
                f"Got {self.precision!r}.")

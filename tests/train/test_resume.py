@@ -55,7 +55,8 @@ class Crash(Callback):
             raise RuntimeError("killed")
 
 
-def _fit(caches, out: Path, *, seed: int = 0, extra=(), interrupt=None, workers: int = 0):
+def _fit(caches, out: Path, *, seed: int = 0, extra=(), interrupt=None, workers: int = 0,
+         save_freq: int = 3, save_seconds: float = 0.0):
     seed_everything(seed)
     model = build_model(ModelConfig(num_features=NUM_FEATURES, num_classes=2, units=8))
     trainer = Trainer(model, 2, learning_rate=5e-2, device="cpu")
@@ -67,8 +68,8 @@ def _fit(caches, out: Path, *, seed: int = 0, extra=(), interrupt=None, workers:
                              transform=source.gather)
         loaders[name] = BatchLoader(stream, workers if name == "train" else 0)
     backup = BackupAndRestore(CheckpointStore(out / "checkpoints", keep=2), loaders,
-                              save_freq=3, interrupt=interrupt, resume_hint="hint",
-                              verbose=False)
+                              save_freq=save_freq, interrupt=interrupt, resume_hint="hint",
+                              verbose=False, save_seconds=save_seconds)
     stopper = EarlyStopping(patience=1)
     trainer.fit(loaders["train"], loaders["train"].steps_per_epoch, loaders["val"],
                 loaders["val"].steps_per_epoch, epochs=EPOCHS,
@@ -127,6 +128,51 @@ def test_interrupt_writes_a_checkpoint_after_the_step_and_raises(caches, referen
     state = CheckpointStore(tmp_path / "checkpoints").read_state(Path(info.value.checkpoint))
     assert state["trainer"]["global_step"] == 7
     assert _same(_weights(_fit(caches, tmp_path)), reference[0])
+
+
+def _serials_and_epoch(out: Path) -> tuple[int, int]:
+    store = CheckpointStore(out / "checkpoints")
+    latest = store.latest()
+    assert latest is not None
+    return int(latest.name.split("-")[1]), store.read_state(latest)["trainer"]["epoch"]
+
+
+def test_epoch_end_checkpoints_wait_for_save_seconds_but_the_end_always_saves(
+        caches, reference, tmp_path) -> None:
+    """With an hour between epoch-end checkpoints, only the end of training writes one; a
+    re-run of the finished run restores it and ends with the same weights."""
+    trainer = _fit(caches, tmp_path, save_freq=0, save_seconds=3600)
+    assert _same(_weights(trainer), reference[0])
+    epochs_run = len(trainer.history.history["loss"])
+    assert _serials_and_epoch(tmp_path) == (1, epochs_run)
+    again = _fit(caches, tmp_path, seed=123, save_freq=0, save_seconds=3600)
+    assert _same(_weights(again), reference[0])
+    assert _serials_and_epoch(tmp_path) == (1, epochs_run)  # nothing left to train or write
+
+
+def test_every_epoch_end_checkpoints_with_save_seconds_zero(caches, reference, tmp_path) -> None:
+    trainer = _fit(caches, tmp_path, save_freq=0, save_seconds=0)
+    epochs_run = len(trainer.history.history["loss"])
+    assert _serials_and_epoch(tmp_path) == (epochs_run, epochs_run)
+
+
+def test_a_signal_at_an_epoch_end_checkpoints_even_before_save_seconds(caches, reference,
+                                                                       tmp_path) -> None:
+    class SignalAtEpochEnd(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                import os
+                import signal
+
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    with GracefulInterrupt() as interrupt:
+        with pytest.raises(TrainingInterrupted) as info:
+            _fit(caches, tmp_path, extra=[SignalAtEpochEnd()], interrupt=interrupt, save_freq=0,
+                 save_seconds=3600)
+    state = CheckpointStore(tmp_path / "checkpoints").read_state(Path(info.value.checkpoint))
+    assert (state["trainer"]["epoch"], state["trainer"]["step_in_epoch"]) == (1, 0)
+    assert _same(_weights(_fit(caches, tmp_path, save_freq=0, save_seconds=3600)), reference[0])
 
 
 def test_a_checkpoint_for_other_callbacks_is_refused(caches, tmp_path) -> None:

@@ -74,6 +74,10 @@ FLAG_HELP: dict[tuple[str, str], str] = {
                            "(best weights restored). Default: 2.",
     ("train", "checkpoint_every"): "Also checkpoint every N steps inside an epoch (0: at epoch "
                                    "ends only). Default: 0.",
+    ("train", "checkpoint_seconds"): "At an epoch end, checkpoint only when at least this many "
+                                     "seconds passed since the last checkpoint (the last epoch, "
+                                     "an early stop and Ctrl-C/SIGTERM always checkpoint); 0: "
+                                     "after every epoch. Default: 60.",
     ("train", "keep_checkpoints"): "Checkpoints kept on disk (older ones removed). Default: 2.",
     ("train", "device"): "auto (CUDA when present, else CPU) | cpu | cuda | cuda:N. Default: auto.",
     ("train", "precision"): "Forward-pass precision: auto (bfloat16 autocast for sepCNN on a "

@@ -115,7 +115,8 @@ def _fit_stage(model: torch.nn.Module, config: RunConfig, caches: dict[str, Path
     deferred = GracefulInterrupt() if checkpoints is not None else contextlib.nullcontext()
     with deferred as interrupt:
         backup = [] if checkpoints is None else [checkpoints.callback(
-            {"train": train, "val": val}, config.train.checkpoint_every, interrupt, verbose > 0)]
+            {"train": train, "val": val}, config.train.checkpoint_every, interrupt, verbose > 0,
+            save_seconds=config.train.checkpoint_seconds)]
         trainer.fit(train, train.steps_per_epoch, validation_data=val,
                     validation_steps=val.steps_per_epoch, epochs=config.train.epochs,
                     callbacks=[stopper, *callbacks, *logger, *backup],

@@ -32,7 +32,8 @@ def run_fingerprint(config: RunConfig, data: dict[str, Manifest], world_size: in
     ``data`` maps a role ("train", "val") to a Manifest; each shard is identified by its
     manifest key (url, size, mtime, sha256 of its head, reader options). Settings that may change
     on resume are left out: ``epochs`` (train longer), ``num_workers`` (the batch order does not
-    depend on it), ``device``, ``checkpoint_every`` and ``keep_checkpoints``.
+    depend on it), ``device``, ``checkpoint_every``, ``checkpoint_seconds`` and
+    ``keep_checkpoints``.
     """
     from textbatch.io.shards import redact
 
@@ -124,7 +125,7 @@ class RunCheckpoints:
 
     def callback(self, loaders: dict[str, BatchLoader], save_freq: int,
                  interrupt: GracefulInterrupt | None = None,
-                 verbose: bool = True) -> BackupAndRestore:
+                 verbose: bool = True, save_seconds: float = 0.0) -> BackupAndRestore:
         """The ``BackupAndRestore`` callback that checkpoints this run and resumes it."""
         from textbatch.train.backup import BackupAndRestore
         from textbatch.train.signals import resume_hint
@@ -132,4 +133,4 @@ class RunCheckpoints:
         return BackupAndRestore(self.store, loaders, save_freq=save_freq,
                                 fingerprint=self.fingerprint, interrupt=interrupt,
                                 resume_hint=resume_hint(str(self.store.directory.parent)),
-                                writer=self.writer, verbose=verbose)
+                                writer=self.writer, verbose=verbose, save_seconds=save_seconds)

@@ -112,14 +112,19 @@ class DistContext:
         while another waits in the next step's all-reduce. Alone: ``requested`` itself.
 
         Every rank must call it at the same points (after each step, at each epoch end)."""
+        return self.max_across(requested or 0, "agreeing on a stop signal") or None
+
+    def max_across(self, value: int, doing: str) -> int:
+        """The largest of every rank's ``value`` (alone: ``value``); a collective, so every rank
+        calls it at the same point. Used where ranks must take one decision together."""
         if not self.is_distributed:
-            return requested
+            return int(value)
         device = torch.device("cuda", torch.cuda.current_device()) \
             if self.backend == "nccl" else torch.device("cpu")
-        flag = torch.tensor([requested or 0], dtype=torch.int64, device=device)
-        with collective(self, "agreeing on a stop signal"):
+        flag = torch.tensor([int(value)], dtype=torch.int64, device=device)
+        with collective(self, doing):
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return int(flag.item()) or None
+        return int(flag.item())
 
     # -- fitting on every rank's part ------------------------------------------------------------
     def blocks_of(self, source: BlockSource) -> BlockSource:

@@ -27,7 +27,7 @@ SECTIONS = {"stream": StreamConfig, "vectorize": VectorizeConfig, "model": Model
 # Fields that identify the job rather than tune it, or are filled in from the data.
 NOT_SEARCHABLE = {"model.name", "model.num_features", "model.num_classes", "vectorize.kind",
                   "stream.num_workers", "train.device", "train.checkpoint_every",
-                  "train.keep_checkpoints"}
+                  "train.checkpoint_seconds", "train.keep_checkpoints"}
 _RANGE = re.compile(r"^\s*([^.][^ ]*?)\.\.([^: ]+)(:log)?\s*$")
 
 
