@@ -179,6 +179,7 @@ class ModelConfig(_JsonConfig):
 
 
 PRECISIONS = ("auto", "float32", "bfloat16")
+LR_SCHEDULES = ("constant", "linear-decay", "cosine", "one-cycle")  # textbatch.train.schedule
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,15 @@ class TrainConfig(_JsonConfig):
     # multi-label: after training, pick one threshold per label (best F1 on validation) and save
     # them with the model; else every label is predicted at probability >= 0.5
     tune_thresholds: bool = False
+    # the learning rate of each step (textbatch.train.schedule); the decaying ones span --epochs
+    lr_schedule: str = "constant"
+    warmup_epochs: float = 0.0  # epochs (a fraction allowed) of linear warm-up before it
 
     def __post_init__(self) -> None:
+        _check(self.lr_schedule in LR_SCHEDULES, f"lr_schedule must be one of "
+               f"{', '.join(LR_SCHEDULES)}. Got {self.lr_schedule!r}.")
+        _check(0.0 <= self.warmup_epochs <= self.epochs, "warmup_epochs must be in [0, epochs]. "
+               f"Got {self.warmup_epochs} with epochs {self.epochs}.")
         _check(self.epochs >= 1, f"epochs must be >= 1. Got {self.epochs}.")
         _check(self.learning_rate > 0, f"learning_rate must be > 0. Got {self.learning_rate}.")
         _check(self.patience >= 0, f"patience must be >= 0. Got {self.patience}.")
