@@ -45,7 +45,7 @@ FLAG_HELP: dict[tuple[str, str], str] = {
                                   "(at most 2). Default: 1,2 (unigrams + bigrams, the guide's).",
     ("vectorize", "min_df"): "Drop n-grams seen in fewer training records than this. Default: 2.",
     ("vectorize", "top_k"): "Features kept: the top K n-grams by f_classif, or the K most frequent "
-                            "tokens for sequences. Default: 100000; sepCNN 20000 (the guide's).",
+                            "tokens for sequences. Default: 50000; sepCNN 20000 (the guide's).",
     ("vectorize", "sublinear_tf"): "Use 1 + log(tf) instead of raw counts. Default: on.",
     ("vectorize", "nb_scale"): "Two-class data: scale features by their naive-Bayes log-count "
                                "ratio (NBSVM). Default: on (off for multi-label data).",

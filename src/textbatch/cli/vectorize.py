@@ -33,7 +33,7 @@ def vectorize(
                                show_default=False),
     top_k: int = typer.Option(_DEFAULT.top_k, "--top-k", show_default=False,
                               help="Features kept: the top K n-grams by f_classif, or the K "
-                                   "most frequent tokens for sequences. Default: 100000 (the "
+                                   "most frequent tokens for sequences. Default: 50000 (the "
                                    "guide's sepCNN keeps 20000: pass --top-k 20000 with --kind "
                                    "sequence)."),
     sublinear_tf: bool = typer.Option(_DEFAULT.sublinear_tf, "--sublinear-tf/--no-sublinear-tf",
