@@ -189,3 +189,22 @@ def test_a_checkpoint_for_other_callbacks_is_refused(caches, tmp_path) -> None:
         for callback in trainer.callbacks:
             callback.set_trainer(trainer)
         backup.restore(state, tensors)
+
+
+def _one_cycle() -> "LearningRateScheduler":
+    from textbatch.train.schedule import LearningRateScheduler
+
+    return LearningRateScheduler("one-cycle", 5e-2, warmup_epochs=0.5)
+
+
+@pytest.mark.parametrize("crash_at", [4, 13])
+def test_resume_continues_the_learning_rate_schedule(caches, reference, tmp_path,
+                                                     crash_at) -> None:
+    scheduled = _fit(caches, tmp_path / "whole", extra=[_one_cycle()])
+    assert not _same(_weights(scheduled), reference[0])  # the schedule changed the steps
+    with pytest.raises(RuntimeError, match="killed"):
+        _fit(caches, tmp_path / "cut", extra=[_one_cycle(), Crash(crash_at)])
+    resumed = _fit(caches, tmp_path / "cut", seed=123, extra=[_one_cycle()])
+    assert _same(_weights(resumed), _weights(scheduled))
+    for key in ("loss", "val_loss", "learning_rate"):
+        assert resumed.history.history[key] == scheduled.history.history[key], key

@@ -105,3 +105,19 @@ def test_predict_on_a_full_disk_keeps_the_previous_output(run, tmp_path, monkeyp
     # no temp file is left; the output's lock file (``.NAME.textbatch.lock``, io.run_folder) stays
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".predictions")
             and not p.name.endswith(".textbatch.lock")] == []
+
+
+def test_a_scheduled_run_logs_its_rate_saves_the_schedule_and_keeps_its_epochs(
+        tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TEXTBATCH_CACHE_DIR", str(tmp_path / "cache"))
+    data, out = _write(tmp_path / "train.csv", 0), tmp_path / "run"
+    flags = [*FLAGS, "--lr-schedule", "linear-decay", "--warmup-epochs", "0.5"]
+    _train(data, *flags, "--out", out)
+    config = json.loads((out / "model" / "config.json").read_text())["run"]
+    assert (config["train"]["lr_schedule"], config["train"]["warmup_epochs"]) == (
+        "linear-decay", 0.5)
+    rates = [float(row["learning_rate"]) for row in csv.DictReader((out / "history.csv").open())]
+    assert len(rates) == 2 and 0 < rates[1] < rates[0] <= 3e-3  # decaying from the default rate
+    result = _train(data, *flags, "--epochs", "3", "--out", out, expect_ok=False)
+    assert isinstance(result.exception, CheckpointError)  # the decay spans the epochs
+    assert "config.train.epochs: 2 in the checkpoint, 3 now" in str(result.exception)

@@ -70,6 +70,16 @@ FLAG_HELP: dict[tuple[str, str], str] = {
     ("train", "epochs"): "Most epochs to train (early stopping may end sooner). Default: 10.",
     ("train", "learning_rate"): "Optimizer step size. Default: 3e-3 for the MLP; sepCNN 1e-3 "
                                 "(Adam, the guide's); ngram-bag 0.1 (row-wise Adagrad).",
+    ("train", "lr_schedule"): "How the learning rate moves during training, step by step: "
+                              "constant (the same rate throughout) | linear-decay (down in a "
+                              "straight line to 0 at the last step of --epochs) | cosine (down "
+                              "along half a cosine to 0) | one-cycle (up from rate/25 to the "
+                              "rate over the warm-up, 30% of the run when none is given, then "
+                              "down to nearly 0). The decaying ones span --epochs, so fewer "
+                              "epochs decay faster. Default: constant.",
+    ("train", "warmup_epochs"): "Epochs (fractions allowed, e.g. 0.5) over which the rate "
+                                "climbs in a straight line to --learning-rate before the "
+                                "schedule starts. Default: 0 (no warm-up).",
     ("train", "patience"): "Early stopping: epochs without a better val_loss before stopping "
                            "(best weights restored). Default: 2.",
     ("train", "checkpoint_every"): "Also checkpoint every N steps inside an epoch (0: at epoch "

@@ -108,6 +108,7 @@ def _fit_stage(model: torch.nn.Module, config: RunConfig, caches: dict[str, Path
                     bucket_by_length=sequence and config.stream.bucket_by_length)
     val = _loader(caches["val"], config, VAL_BATCH, shuffle=False, dist=dist)
     logger = [CSVLogger(history)] if dist.is_rank_zero else []  # rank 0 writes
+    schedule = _schedule(config)
     stopper = EarlyStopping(monitor="val_loss", patience=config.train.patience,
                             restore_best_weights=True)
     # a signal is deferred only when there is a checkpoint to write; without one (tune's
@@ -119,9 +120,20 @@ def _fit_stage(model: torch.nn.Module, config: RunConfig, caches: dict[str, Path
             save_seconds=config.train.checkpoint_seconds)]
         trainer.fit(train, train.steps_per_epoch, validation_data=val,
                     validation_steps=val.steps_per_epoch, epochs=config.train.epochs,
-                    callbacks=[stopper, *callbacks, *logger, *backup],
+                    callbacks=[stopper, *schedule, *callbacks, *logger, *backup],
                     verbose=verbose if dist.is_rank_zero else 0)
     return trainer, stopper
+
+
+def _schedule(config: RunConfig) -> list[Callback]:
+    """The learning-rate schedule's callback; none for a constant rate without warm-up, so such
+    a run (the shared default) keeps its history columns and its step unchanged."""
+    from textbatch.train.schedule import LearningRateScheduler
+
+    train = config.train
+    if train.lr_schedule == "constant" and not train.warmup_epochs:
+        return []
+    return [LearningRateScheduler(train.lr_schedule, train.learning_rate, train.warmup_epochs)]
 
 
 def _loader(folder: Path, config: RunConfig, batch_size: int, shuffle: bool,

@@ -31,9 +31,9 @@ def run_fingerprint(config: RunConfig, data: dict[str, Manifest], world_size: in
 
     ``data`` maps a role ("train", "val") to a Manifest; each shard is identified by its
     manifest key (url, size, mtime, sha256 of its head, reader options). Settings that may change
-    on resume are left out: ``epochs`` (train longer), ``num_workers`` (the batch order does not
-    depend on it), ``device``, ``checkpoint_every``, ``checkpoint_seconds`` and
-    ``keep_checkpoints``.
+    on resume are left out: ``epochs`` (train longer; kept when a learning-rate schedule spans
+    them), ``num_workers`` (the batch order does not depend on it), ``device``,
+    ``checkpoint_every``, ``checkpoint_seconds`` and ``keep_checkpoints``.
     """
     from textbatch.io.shards import redact
 
@@ -43,6 +43,11 @@ def run_fingerprint(config: RunConfig, data: dict[str, Manifest], world_size: in
     settings["model"].pop("num_classes", None)
     train = settings["train"]
     settings["train"] = {k: train[k] for k in ("learning_rate", "patience")}
+    if train.get("lr_schedule", "constant") != "constant" or train.get("warmup_epochs"):
+        # the rate of every step depends on these (the schedule spans the epochs); left out of
+        # a constant run's fingerprint, which thus matches checkpoints from before schedules
+        settings["train"].update({k: train[k] for k in ("lr_schedule", "warmup_epochs",
+                                                        "epochs")})
     shards = {role: [[redact(s.url), s.key] for s in manifest.shards]
               for role, manifest in data.items()}
     return json.loads(json.dumps({"config": settings, "data": shards,
