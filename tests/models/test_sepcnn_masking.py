@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from textbatch.config import ModelConfig
-from textbatch.features.batch import SparseBatch
+from textbatch.features.batch import PAD_MULTIPLE, SparseBatch
 from textbatch.models import build_model
 
 
@@ -19,12 +19,46 @@ def batch_of(rows: list[list[int]]) -> SparseBatch:
 
 def test_sequences_pad_to_the_batch_longest_left_aligned_and_cut_on_the_padding_side():
     batch = batch_of([[5, 6, 7, 8], [9, 10]])
-    assert batch.sequences(500).tolist() == [[5, 6, 7, 8], [9, 10, 0, 0]]
+    assert batch.sequences(500).tolist() == [[5, 6, 7, 8, 0, 0, 0, 0], [9, 10, 0, 0, 0, 0, 0, 0]]
     assert batch.sequences(3, cut="pre").tolist() == [[6, 7, 8], [9, 10, 0]]
     assert batch.sequences(3, cut="post").tolist() == [[5, 6, 7], [9, 10, 0]]
     assert batch.padded(5, "pre").tolist() == [[0, 5, 6, 7, 8], [0, 0, 0, 9, 10]]
     assert batch.padded(3, "post").tolist() == [[5, 6, 7], [9, 10, 0]]
-    assert batch.to_tensors(500)[0]["tokens"].shape == (2, 4)
+    assert batch.to_tensors(500)[0]["tokens"].shape == (2, 8)
+
+
+@pytest.mark.parametrize("longest, max_length, width", [
+    (1, 500, 8), (8, 500, 8), (9, 500, 16), (100, 500, 104), (497, 500, 500), (600, 500, 500),
+    (9, 12, 12), (30, 7, 7)])
+def test_batch_width_is_the_longest_rounded_up_to_a_multiple_of_8_and_capped(
+        longest, max_length, width):
+    batch = batch_of([[3] * longest, [4, 5]])
+    assert PAD_MULTIPLE == 8
+    assert batch.sequence_width(max_length) == width
+    tokens = batch.sequences(max_length)
+    assert tokens.shape == (2, width)
+    assert (tokens[1, 2:] == 0).all() and (tokens[0] == 3).sum() == min(longest, max_length)
+
+
+def test_an_empty_batch_is_one_padding_column_wide():
+    assert batch_of([]).sequences(500).shape == (0, 1)
+
+
+def test_a_batch_scores_the_same_whatever_its_padded_width():
+    torch.manual_seed(0)
+    config = ModelConfig(name="sepcnn", num_features=40, num_classes=3, embedding_dim=12,
+                         filters=8, kernel_size=3, blocks=2)
+    model = build_model(config).eval()
+    rng = np.random.default_rng(3)
+    rows = [rng.integers(2, 40, int(n)).tolist() for n in (13, 5, 1, 11)]
+    exact = torch.from_numpy(batch_of(rows)._pad(13, cut="pre", align="left"))
+    with torch.no_grad():
+        reference = model(exact)
+        for width in (16, 24, 61):
+            padded = torch.nn.functional.pad(exact, (0, width - 13))
+            torch.testing.assert_close(model(padded), reference, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(model(batch_of(rows).to_tensors(500)[0]["tokens"]), reference,
+                                   rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("kernel_size", [3, 4])
@@ -84,6 +118,7 @@ def test_scoring_in_length_chunks_equals_one_forward_and_keeps_row_order():
         whole = model(tokens=tokens)
         chunked = chunked_logits(forward, {"tokens": tokens}, positions=300)
     assert len(calls) > 5 and all(n * length <= 300 or n == 1 for n, length in calls)
+    assert all(length % PAD_MULTIPLE == 0 or length == tokens.shape[1] for _, length in calls)
     assert torch.allclose(chunked, whole, atol=1e-5)
 
 

@@ -17,6 +17,13 @@ import numpy as np
 if TYPE_CHECKING:  # torch is imported where tensors are made, not by every vectorizer user
     import torch
 
+# Per-batch padded lengths are rounded up to a multiple of this (capped at the maximum length).
+# oneDNN builds and keeps convolution primitives per input shape: with every length from 1 to
+# 500 a possible batch shape, a long run kept building new ones and its memory grew with its
+# steps (issue 11: 1,063 MiB at 500 steps, 1,410 at 5,000). Multiples of 8 leave ~1/8 of the
+# shapes and SIMD-width rows; sepCNN masks padding, so its logits do not depend on it.
+PAD_MULTIPLE = 8
+
 
 @dataclass
 class SparseBatch:
@@ -56,12 +63,19 @@ class SparseBatch:
                          pad_id=pad_id)
 
     def sequences(self, max_length: int, cut: str = "pre") -> np.ndarray:
-        """Token ids padded only to this batch's longest record (at most ``max_length``),
-        records left-aligned with the padding after them, long records cut on the ``cut``
-        side ("pre" keeps their end, as the guide's truncation). What sepCNN's masked layers
-        take: a batch of short records costs short-record compute (issue 11)."""
+        """Token ids padded only to this batch's longest record rounded up to a multiple of
+        ``PAD_MULTIPLE`` (at most ``max_length``), records left-aligned with the padding after
+        them, long records cut on the ``cut`` side ("pre" keeps their end, as the guide's
+        truncation). What sepCNN's masked layers take: a batch of short records costs
+        short-record compute (issue 11), in few distinct shapes."""
+        return self._pad(self.sequence_width(max_length), cut=cut, align="left")
+
+    def sequence_width(self, max_length: int) -> int:
+        """The width ``sequences(max_length)`` pads to: the longest record rounded up to a
+        multiple of ``PAD_MULTIPLE``, capped at ``max_length``, at least 1."""
         longest = int(np.diff(self.offsets).max()) if len(self) else 0
-        return self._pad(max(1, min(max_length, longest)), cut=cut, align="left")
+        rounded = -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE
+        return max(1, min(max_length, rounded))
 
     def _pad(self, length: int, cut: str, align: str, pad_id: int = 0) -> np.ndarray:
         """[n, length] ids: each record cut to ``length`` on the ``cut`` side ("pre" keeps its
@@ -81,7 +95,8 @@ class SparseBatch:
     ) -> "tuple[dict[str, torch.Tensor], torch.Tensor | None]":
         """Model inputs and labels. Bag models take ``ids/offsets/weights``; with
         ``sequence_length`` the inputs are ``{"tokens": [n, length]}`` for sepCNN, ``length``
-        this batch's longest record capped at ``sequence_length`` (see ``sequences``)."""
+        this batch's longest record rounded up to a multiple of ``PAD_MULTIPLE`` and capped at
+        ``sequence_length`` (see ``sequences``)."""
         import torch
 
         labels = None if self.labels is None else torch.from_numpy(np.asarray(self.labels, np.int64))
