@@ -9,6 +9,7 @@ may run worker processes) and the peak of their summed RSS, sampled every 20 ms.
 
     .venv/bin/python bench/vectorize.py                      # IMDB train (25k reviews)
     .venv/bin/python bench/vectorize.py --rows 3600000       # generated corpus (bench/corpus.py)
+    .venv/bin/python bench/vectorize.py --workers 1          # the fit in one process
 """
 
 from __future__ import annotations
@@ -45,12 +46,17 @@ def _chunks(path: str, chunk_size: int = 4096):
 BUDGET_ENV = "TEXTBATCH_BENCH_MAX_COUNTED_NGRAMS"  # the parent's --max-counted-ngrams, to children
 
 
-def _vectorizer(kind: str):
+def _config(kind: str):
     from textbatch.config import VectorizeConfig
-    from textbatch.features import make_vectorizer
 
     budget = int(os.environ.get(BUDGET_ENV, VectorizeConfig().max_counted_ngrams))
-    return make_vectorizer(VectorizeConfig(kind=kind, max_counted_ngrams=budget))
+    return VectorizeConfig(kind=kind, max_counted_ngrams=budget)
+
+
+def _vectorizer(kind: str):
+    from textbatch.features import make_vectorizer
+
+    return make_vectorizer(_config(kind))
 
 
 def cpu_seconds() -> float:
@@ -116,6 +122,8 @@ def run_child(mode: str, path: str, work: Path) -> dict:
 
 
 def _measure_here(mode: str, path: str, work: Path) -> dict:
+    from textbatch.data import TextSource
+
     open_chunks, manifest = _chunks(path)
     n = manifest.num_records()
     kind = mode.partition(":")[2]
@@ -127,13 +135,16 @@ def _measure_here(mode: str, path: str, work: Path) -> dict:
         analyzer, table = Analyzer(), TokenTable()
         for texts, _ in open_chunks():
             analyzer.encode(texts, table.intern)
-    elif mode.startswith("fit:"):
-        _vectorizer(kind).fit(open_chunks)
-    elif mode.startswith("fitcache:"):
-        from textbatch.features.cache import write_cache
+    elif mode.startswith("fit:"):  # the pipeline's fit (n-gram: in worker processes)
+        from textbatch.pipeline.vectorize import fit_vectorizer
 
-        write_cache(work / "cache", _vectorizer(kind).fit_transform(open_chunks, spill_dir=work),
-                    {"bench": kind})
+        fit_vectorizer(TextSource(manifest), manifest.classes, _config(kind))
+    elif mode.startswith("fitcache:"):  # what fit_and_cache does, less saving the vectorizer
+        from textbatch.features.cache import write_cache
+        from textbatch.pipeline.vectorize import fit_rows
+
+        _, rows = fit_rows(TextSource(manifest), manifest.classes, _config(kind), work)
+        write_cache(work / "cache", rows, {"bench": kind})
     elif mode.startswith("onthefly:"):
         vectorizer = _vectorizer(kind).fit(_chunks(path, 4096)[0])
         start = _start()
@@ -179,8 +190,10 @@ def _sklearn(open_chunks, n: int) -> dict:
     return {"seconds": time.perf_counter() - start, "records": n, "peak_rss_mib": peak_rss_mib()}
 
 
-def measure(mode: str, path: str, work: Path, budget: int | None = None) -> dict:
-    env = {**os.environ, **({BUDGET_ENV: str(budget)} if budget else {})}
+def measure(mode: str, path: str, work: Path, budget: int | None = None,
+            workers: int | None = None) -> dict:
+    env = {**os.environ, **({BUDGET_ENV: str(budget)} if budget else {}),
+           **({"TEXTBATCH_FIT_WORKERS": str(workers)} if workers else {})}
     out = subprocess.run([sys.executable, __file__, "--child", mode, "--data", path,
                           "--work", str(work)], capture_output=True, text=True, env=env)
     if out.returncode:
@@ -195,6 +208,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--max-counted-ngrams", type=int, default=None,
                         help="counting budget of the fits (default: VectorizeConfig's)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes of the n-gram fit and transform passes (default: the "
+                             "library's, from the CPUs; 1: one process)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--work", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -207,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
             data = str(Path(work) / f"corpus_{args.rows}.csv")
             subprocess.run([sys.executable, str(Path(__file__).parent / "corpus.py"), "--rows",
                             str(args.rows), "--out", data], check=True)
-        results = {mode: measure(mode, data, Path(work), args.max_counted_ngrams)
+        results = {mode: measure(mode, data, Path(work), args.max_counted_ngrams, args.workers)
                    for mode in args.modes.split(",")}
     floor = results.get("floor", {}).get("seconds")
     rows = []
