@@ -5,7 +5,7 @@ Rows: (a) floor = read + tokenize only; (b) fit time and peak RSS of each vector
 the fly (read + transform); (d) records/s streaming shuffled batches from the cache; (e)
 scikit-learn's in-memory TfidfVectorizer + SelectKBest. Every row runs in a fresh process so its
 peak RSS is its own. Each row also gives the CPU seconds of the process and its children (a fit
-may run worker processes) and the peak of their summed RSS, sampled every 20 ms.
+may run worker processes) and the peak of their summed PSS, sampled every 20 ms.
 
     .venv/bin/python bench/vectorize.py                      # IMDB train (25k reviews)
     .venv/bin/python bench/vectorize.py --rows 3600000       # generated corpus (bench/corpus.py)
@@ -66,10 +66,11 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-class TreeRss:
-    """Peak of the summed RSS of this process and its descendants, sampled every 20 ms: with
-    worker processes, ``ru_maxrss`` only knows the largest single process. Forked workers share
-    pages with the parent until written, so the sum over-counts (an upper bound)."""
+class TreePss:
+    """Peak of the summed PSS of this process and its descendants, sampled every 20 ms: with
+    worker processes, ``ru_maxrss`` only knows the largest single process, and summing RSS
+    would count the pages forked workers still share with the parent once per process (PSS
+    splits each shared page between its sharers, so the sum is the memory the tree uses)."""
 
     def __init__(self, interval: float = 0.02) -> None:
         self.peak, self._stop = 0, threading.Event()
@@ -78,7 +79,7 @@ class TreeRss:
 
     def _run(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            self.peak = max(self.peak, _tree_rss(os.getpid()))
+            self.peak = max(self.peak, _tree_pss(os.getpid()))
 
     def stop(self) -> float:
         """Stop sampling; the peak in MiB."""
@@ -87,18 +88,19 @@ class TreeRss:
         return self.peak / 2**20
 
 
-def _tree_rss(pid: int) -> int:
-    """RSS bytes of ``pid`` and all its descendants (Linux /proc; 0 where unreadable)."""
+def _tree_pss(pid: int) -> int:
+    """PSS bytes of ``pid`` and all its descendants (Linux /proc; 0 where unreadable)."""
     total, pending = 0, [pid]
     while pending:
         current = pending.pop()
         try:
-            with open(f"/proc/{current}/statm") as handle:
-                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{current}/smaps_rollup") as handle:
+                total += next(int(line.split()[1]) * 1024 for line in handle
+                              if line.startswith("Pss:"))
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as handle:
                     pending += [int(child) for child in handle.read().split()]
-        except (OSError, ValueError):
+        except (OSError, ValueError, StopIteration):
             continue
     return total
 
@@ -113,11 +115,11 @@ def _start() -> float:
 
 
 def run_child(mode: str, path: str, work: Path) -> dict:
-    """One measurement in this (fresh) process, with its CPU seconds and summed peak RSS."""
-    tree = TreeRss()
+    """One measurement in this (fresh) process, with its CPU seconds and summed peak PSS."""
+    tree = TreePss()
     result = _measure_here(mode, path, work)
     result["cpu_seconds"] = cpu_seconds() - _CPU_AT_START[0]
-    result["tree_peak_rss_mib"] = max(tree.stop(), result["peak_rss_mib"])
+    result["tree_peak_pss_mib"] = tree.stop()
     return result
 
 
@@ -140,11 +142,10 @@ def _measure_here(mode: str, path: str, work: Path) -> dict:
 
         fit_vectorizer(TextSource(manifest), manifest.classes, _config(kind))
     elif mode.startswith("fitcache:"):  # what fit_and_cache does, less saving the vectorizer
-        from textbatch.features.cache import write_cache
-        from textbatch.pipeline.vectorize import fit_rows
+        from textbatch.pipeline.vectorize import fit_to_cache
 
-        _, rows = fit_rows(TextSource(manifest), manifest.classes, _config(kind), work)
-        write_cache(work / "cache", rows, {"bench": kind})
+        fit_to_cache(TextSource(manifest), manifest.classes, _config(kind), work / "cache",
+                     {"bench": kind}, 1024, work)
     elif mode.startswith("onthefly:"):
         vectorizer = _vectorizer(kind).fit(_chunks(path, 4096)[0])
         start = _start()
@@ -231,10 +232,10 @@ def main(argv: list[str] | None = None) -> None:
         ratio = f"{r['seconds'] / floor:.2f}x" if floor else "-"
         rows.append([mode, r["records"], round(r["seconds"], 2), ratio,
                      round(r["cpu_seconds"], 2), int(r["records"] / r["seconds"]),
-                     round(r["peak_rss_mib"], 1), round(r["tree_peak_rss_mib"], 1)])
+                     round(r["peak_rss_mib"], 1), round(r["tree_peak_pss_mib"], 1)])
     print(f"data: {data}")
     print_table(["step", "records", "seconds", "x floor", "CPU s", "records/s", "peak RSS MiB",
-                 "peak RSS + children MiB"], rows)
+                 "peak PSS + children MiB"], rows)
 
 
 if __name__ == "__main__":

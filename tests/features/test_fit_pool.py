@@ -160,3 +160,21 @@ def test_workers_for_small_sources_env_and_errors(monkeypatch):
         workers_for(100)
     with pytest.raises(ConfigError, match=">= 1"):
         workers_for(100, requested=0)
+
+
+def test_two_workers_cache_multilabel_rows_like_one(tmp_path, monkeypatch):
+    """Label rows (uint8 [n, C]) survive the workers' parts and the join."""
+    monkeypatch.setenv("TEXTBATCH_CACHE_DIR", str(tmp_path / "manifests"))
+    shard = tmp_path / "t.ft"
+    shard.write_text("__label__a __label__b red green sky\n__label__b green blue sea\n"
+                     "__label__c red blue sky\n" * 40)
+    manifest = Manifest.build([str(shard)], ReadConfig(), 8)
+    labels = manifest.classes.as_multilabel()
+    config = VectorizeConfig(top_k=6)
+    one, one_cache = _fit_cache(TextSource(manifest), labels, config, tmp_path / "one", 1)
+    two, two_cache = _fit_cache(TextSource(manifest), labels, config, tmp_path / "two", 2)
+    assert two.get_feature_names_out() == one.get_feature_names_out()
+    assert two_cache.labels.shape == one_cache.labels.shape == (120, 3)
+    assert np.array_equal(two_cache.labels, one_cache.labels)
+    assert np.array_equal(two_cache.ids, one_cache.ids)
+    np.testing.assert_allclose(two_cache.weights, one_cache.weights, rtol=1e-6)

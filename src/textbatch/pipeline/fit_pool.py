@@ -5,13 +5,14 @@ core. Here each worker process takes one contiguous run of the source's blocks (
 as a rank of a distributed fit does: a compressed shard is read forward, and only the start of a
 run costs a seek) and the parent merges what they hand back:
 
-- **n-gram fit** (``fit_ngram_in_parts``): pass 1 counts each part under its share of the
+- **n-gram fit** (``fit_ngram_to_cache``, ``fit_ngram_parallel``): pass 1 counts each part under its share of the
   ``max_counted_ngrams`` budget (so the parts together stay within it) and spills its token ids;
   the parent merges the counts in key form (``counting.merge_parts``) into the vocabulary and
   idf; pass 2 turns each part's spilled ids into tf-idf rows and per-class sums, which the parent
   adds like a distributed fit's (``reduce_class_stats``) before selecting. Vocabulary, idf and
   document frequencies are those of a one-process fit exactly (integer counts); class sums are
   added part by part, so scores may differ from it in the last bits, as a multi-rank fit's do.
+  Pass 3 selects each part's columns in its worker; the parent joins the parts' cache files.
 - **vectorizing a split** (``transform_in_parts``, the test set in evaluate and the validation
   cache): each worker writes its part's rows to a spill in the cache format and the parent
   streams them back in source order, so consumers see the same rows as from one process.
@@ -90,44 +91,56 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 # -- the n-gram fit ------------------------------------------------------------------------------
 
-def fit_ngram_in_parts(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelSet,
-                       workers: int, spill_dir: str | Path | None = None,
-                       chunk_size: int = CHUNK, rows: bool = True) -> Iterator[SparseBatch]:
-    """Fit ``vectorizer`` on ``source`` in ``workers`` processes; then (``rows``) yield the
-    labelled rows of ``source`` in order, like ``fit_transform``. The fit is done when the first
-    row is asked for; spills live under ``spill_dir`` and are removed at the end."""
+def fit_ngram_to_cache(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelSet,
+                       workers: int, cache_dir: str | Path, key: dict[str, Any],
+                       block_size: int, spill_dir: str | Path | None = None) -> Path:
+    """Fit ``vectorizer`` on ``source`` in ``workers`` processes and write the vectorized
+    ``source`` as the cache at ``cache_dir`` (what ``fit_transform`` + ``write_cache`` give):
+    each worker also selects its part's rows (pass 3) and the parent joins the parts' files.
+    Spills live under ``spill_dir`` and are removed at the end."""
+    from textbatch.features.cache import join_caches
+
     with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=spill_dir) as temp:
-        rows_dirs = _fit_parts(vectorizer, source, labels, workers, Path(temp), rows)
-        for rows_dir in rows_dirs:
-            yield from vectorizer.selected_rows(rows_dir, chunk_size)
+        parts = parts_of(source, workers)
+        with _pool(parts) as pool:
+            rows_dirs = _fit_parts(pool, parts, vectorizer, source, labels, Path(temp), True)
+            slim = vectorizer.lookup_copy()
+            selected = [Path(temp) / f"selected-{p}" for p in range(len(rows_dirs))]
+            for future in [pool.submit(_select_part, slim, rows_dirs[p], selected[p])
+                           for p in range(len(rows_dirs))]:
+                future.result()
+        return join_caches(cache_dir, selected, key, block_size)
 
 
 def fit_ngram_parallel(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelSet,
                        workers: int, spill_dir: str | Path | None = None) -> NgramVectorizer:
-    """``fit_ngram_in_parts`` without the rows: the fitted vectorizer."""
-    for _ in fit_ngram_in_parts(vectorizer, source, labels, workers, spill_dir, rows=False):
-        pass
+    """Fit ``vectorizer`` on ``source`` in ``workers`` processes, nothing written."""
+    with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=spill_dir) as temp:
+        parts = parts_of(source, workers)
+        with _pool(parts) as pool:
+            _fit_parts(pool, parts, vectorizer, source, labels, Path(temp), keep_rows=False)
     return vectorizer
 
 
-def _fit_parts(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelSet,
-               workers: int, temp: Path, keep_rows: bool) -> list[Path]:
-    parts = parts_of(source, workers)
+def _fit_parts(pool: ProcessPoolExecutor, parts: int, vectorizer: NgramVectorizer,
+               source: BlockSource, labels: LabelSet, temp: Path, keep_rows: bool) -> list[Path]:
+    """Passes 1 and 2 over ``parts`` parts (a contiguous run of blocks each, one per worker of
+    ``pool``); the merges in this process. With ``keep_rows``, the folders of each part's
+    full-vocabulary rows, in source order."""
     budget = max(vectorizer.config.max_counted_ngrams // parts, 1)  # the parts share the budget
     token_dirs = [temp / f"tokens-{p}" for p in range(parts)]
     rows_dirs = [temp / f"rows-{p}" for p in range(parts)]
-    with _pool(parts) as pool:
-        counted = [f.result() for f in [
-            pool.submit(_count_part, vectorizer, source, labels, p, parts, budget, token_dirs[p])
-            for p in range(parts)]]
-        vectorizer.set_vocabulary_from_parts(counted)
-        remaps = [vectorizer.part_remap(part) for part in counted]
-        del counted
-        slim = vectorizer.lookup_copy()
-        stats = [f.result() for f in [
-            pool.submit(_stats_part, slim, source, labels, p, parts, token_dirs[p], remaps[p],
-                        rows_dirs[p] if keep_rows else None)
-            for p in range(parts)]]
+    counted = [f.result() for f in [
+        pool.submit(_count_part, vectorizer, source, labels, p, parts, budget, token_dirs[p])
+        for p in range(parts)]]
+    vectorizer.set_vocabulary_from_parts(counted)
+    remaps = [vectorizer.part_remap(part) for part in counted]
+    del counted
+    slim = vectorizer.lookup_copy()
+    stats = [f.result() for f in [
+        pool.submit(_stats_part, slim, source, labels, p, parts, token_dirs[p], remaps[p],
+                    rows_dirs[p] if keep_rows else None)
+        for p in range(parts)]]
     vectorizer.select_from_parts(stats)
     return rows_dirs if keep_rows else []
 
@@ -146,6 +159,16 @@ def _stats_part(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelS
     chunks = None if remap is not None else record_chunks(RankBlocks(source, part, parts),
                                                           labels, CHUNK)()
     return vectorizer.stats_part(token_dir, remap, chunks, rows_dir)
+
+
+def _select_part(vectorizer: NgramVectorizer, rows_dir: Path, out_dir: Path) -> None:
+    """Worker: pass 3, the selected features' rows of one part, written to ``out_dir``."""
+    from textbatch.features.cache import CacheWriter
+
+    with CacheWriter(out_dir) as spill:
+        for batch in vectorizer.selected_rows(rows_dir, CHUNK):
+            spill.append(batch)
+        spill.finish({})
 
 
 # -- vectorizing a split -------------------------------------------------------------------------

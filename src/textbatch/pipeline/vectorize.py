@@ -24,7 +24,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from textbatch.config import ReadConfig, VectorizeConfig
 from textbatch.data.chunked import record_chunks
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from textbatch.data.manifest import Manifest
     from textbatch.data.text_source import TextSource
     from textbatch.features import Vectorizer
-    from textbatch.features.batch import SparseBatch
     from textbatch.train.collectives import DistContext
 
 CHUNK = 4_096  # texts vectorized together
@@ -113,31 +112,33 @@ def fit_and_cache(source: BlockSource, labels: LabelSet, config: VectorizeConfig
         dist.rank_zero_builds(cache_dir, lambda: cache_split(
             vectorizer, source, labels, cache_dir, key, block_size))
     else:
-        from textbatch.features.cache import write_cache
-
-        vectorizer, rows = fit_rows(source, labels, config, spill_dir, workers)
-        write_cache(cache_dir, rows, key, block_size)
+        vectorizer = fit_to_cache(source, labels, config, cache_dir, key, block_size, spill_dir,
+                                  workers)
     if dist is None or dist.is_rank_zero:
         _save_stamped(vectorizer, vectorizer_dir, key)
     return FittedCache(vectorizer, cache_dir, False)
 
 
-def fit_rows(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
-             spill_dir: Path | None = None, workers: int | None = None
-             ) -> tuple[Vectorizer, Iterator[SparseBatch]]:
-    """A vectorizer of ``config.kind`` and the labelled rows of ``source`` it makes, fitted as
-    the rows are first asked for (one process: ``fit_transform``; the n-gram fit in ``workers``
-    processes: ``fit_pool.fit_ngram_in_parts``). What ``fit_and_cache`` writes."""
+def fit_to_cache(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
+                 cache_dir: Path, key: dict[str, Any], block_size: int,
+                 spill_dir: Path | None = None, workers: int | None = None) -> Vectorizer:
+    """A vectorizer of ``config.kind`` fitted on ``source``, whose rows of ``source`` are
+    written as the cache at ``cache_dir`` (one process: ``fit_transform`` + ``write_cache``;
+    the n-gram fit in ``workers`` processes: ``fit_pool.fit_ngram_to_cache``)."""
     from textbatch.features import make_vectorizer
-    from textbatch.pipeline.fit_pool import fit_ngram_in_parts
+    from textbatch.features.cache import write_cache
+    from textbatch.pipeline.fit_pool import fit_ngram_to_cache
 
     vectorizer = make_vectorizer(config)
     workers = _fit_workers(source, config, workers)
     if workers > 1:
-        return vectorizer, fit_ngram_in_parts(vectorizer, source, labels, workers, spill_dir,
-                                              CHUNK)
-    return vectorizer, vectorizer.fit_transform(record_chunks(source, labels, CHUNK),
-                                                spill_dir=spill_dir, chunk_size=CHUNK)
+        fit_ngram_to_cache(vectorizer, source, labels, workers, cache_dir, key, block_size,
+                           spill_dir)
+    else:
+        write_cache(cache_dir, vectorizer.fit_transform(record_chunks(source, labels, CHUNK),
+                                                        spill_dir=spill_dir, chunk_size=CHUNK),
+                    key, block_size)
+    return vectorizer
 
 
 def fit_vectorizer(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
