@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.feature_selection import SelectKBest, f_classif
 
 from feature_chunks import chunked
-from conftest import IMDB_TRAIN
 from textbatch.config import ReadConfig, VectorizeConfig
 from textbatch.data import Manifest, TextSource
 from textbatch.errors import ConfigError
@@ -21,6 +21,11 @@ from textbatch.features.ngram import NgramVectorizer
 from textbatch.pipeline import fit_pool
 from textbatch.pipeline.fit_pool import transform_in_parts, workers_for
 from textbatch.pipeline.vectorize import fit_and_cache, fit_vectorizer
+
+# the file ``imdb_sample`` (tests/features/conftest.py) reads; named here because ``from conftest
+# import`` resolves to whichever conftest Python imported last
+IMDB_TRAIN = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+IMDB_TRAIN = IMDB_TRAIN / "imdb" / "train.csv.gz"
 
 
 @pytest.fixture

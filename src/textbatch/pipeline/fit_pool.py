@@ -5,20 +5,21 @@ core. Here each worker process takes one contiguous run of the source's blocks (
 as a rank of a distributed fit does: a compressed shard is read forward, and only the start of a
 run costs a seek) and the parent merges what they hand back:
 
-- **n-gram fit** (``fit_ngram_to_cache``, ``fit_ngram_parallel``): pass 1 counts each part under its share of the
-  ``max_counted_ngrams`` budget (so the parts together stay within it) and spills its token ids;
-  the parent merges the counts in key form (``counting.merge_parts``) into the vocabulary and
-  idf; pass 2 turns each part's spilled ids into tf-idf rows and per-class sums, which the parent
-  adds like a distributed fit's (``reduce_class_stats``) before selecting. Vocabulary, idf and
-  document frequencies are those of a one-process fit exactly (integer counts); class sums are
-  added part by part, so scores may differ from it in the last bits, as a multi-rank fit's do.
-  Pass 3 selects each part's columns in its worker; the parent joins the parts' cache files.
+- **n-gram fit** (``fit_ngram_to_cache``, ``fit_ngram_parallel``): pass 1 counts each part under
+  its share of the ``max_counted_ngrams`` budget (so the parts together stay within it) and
+  spills its token ids; the parent merges the counts in key form (``counting.merge_parts``) into
+  the vocabulary and idf; pass 2 turns each part's spilled ids into tf-idf rows and per-class
+  sums, which the parent adds like a distributed fit's (``reduce_class_stats``) before
+  selecting. Vocabulary, idf and document frequencies are those of a one-process fit exactly
+  (integer counts); class sums are added part by part, so scores may differ from it in the last
+  bits, as a multi-rank fit's do. Pass 3 selects each part's columns in its worker; the parent
+  joins the parts' cache files.
 - **vectorizing a split** (``transform_in_parts``, the test set in evaluate and the validation
   cache): each worker writes its part's rows to a spill in the cache format and the parent
   streams them back in source order, so consumers see the same rows as from one process.
 
-Workers are forked (Linux; spawned elsewhere) and import nothing beyond numpy, pyarrow and the
-readers: torch, if the parent imported it, is never used in them. Small inputs stay in one
+Workers are forked (Linux; spawned elsewhere) and run only numpy, pyarrow and the readers:
+torch, if the parent imported it, is inherited but never used in them. Small inputs stay in one
 process (``workers_for``): a pool costs more than it saves below ``MIN_RECORDS_PER_WORKER``.
 """
 
@@ -46,7 +47,9 @@ if TYPE_CHECKING:
 
 WORKERS_ENV = "TEXTBATCH_FIT_WORKERS"  # processes of the fit and transform passes (1: no pool)
 # Below this many records per process a pool's start-up (fork, pickling the source and the
-# vectorizer, the parent's merge) costs more than the split saves (measured on IMDB slices).
+# vectorizer, the parent's merge) is taken to cost more than the split saves. A first guess
+# (~1.5 s of one-process fit work per worker on IMDB-length reviews): not yet measured on a quiet
+# machine (issue 12).
 MIN_RECORDS_PER_WORKER = 8_192
 SPILL_PREFIX = "textbatch-spill-"  # cleaned up by io.run_folder if a run is killed
 CHUNK = 4_096
