@@ -4,10 +4,12 @@ Rows: (a) floor = read + tokenize only; (b) fit time and peak RSS of each vector
 (fit_transform + write_cache, what ``textbatch vectorize`` runs); (c) records/s vectorizing on
 the fly (read + transform); (d) records/s streaming shuffled batches from the cache; (e)
 scikit-learn's in-memory TfidfVectorizer + SelectKBest. Every row runs in a fresh process so its
-peak RSS is its own.
+peak RSS is its own. Each row also gives the CPU seconds of the process and its children (a fit
+may run worker processes) and the peak of their summed PSS, sampled every 20 ms.
 
     .venv/bin/python bench/vectorize.py                      # IMDB train (25k reviews)
     .venv/bin/python bench/vectorize.py --rows 3600000       # generated corpus (bench/corpus.py)
+    .venv/bin/python bench/vectorize.py --workers 1          # the fit in one process
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import json
 import os
 import subprocess
 import sys
+import resource
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,20 +46,90 @@ def _chunks(path: str, chunk_size: int = 4096):
 BUDGET_ENV = "TEXTBATCH_BENCH_MAX_COUNTED_NGRAMS"  # the parent's --max-counted-ngrams, to children
 
 
-def _vectorizer(kind: str):
+def _config(kind: str):
     from textbatch.config import VectorizeConfig
-    from textbatch.features import make_vectorizer
 
     budget = int(os.environ.get(BUDGET_ENV, VectorizeConfig().max_counted_ngrams))
-    return make_vectorizer(VectorizeConfig(kind=kind, max_counted_ngrams=budget))
+    return VectorizeConfig(kind=kind, max_counted_ngrams=budget)
+
+
+def _vectorizer(kind: str):
+    from textbatch.features import make_vectorizer
+
+    return make_vectorizer(_config(kind))
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its waited-for children (pool workers)."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                         resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class TreePss:
+    """Peak of the summed PSS of this process and its descendants, sampled every 20 ms: with
+    worker processes, ``ru_maxrss`` only knows the largest single process, and summing RSS
+    would count the pages forked workers still share with the parent once per process (PSS
+    splits each shared page between its sharers, so the sum is the memory the tree uses)."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.peak, self._stop = 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.peak = max(self.peak, _tree_pss(os.getpid()))
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MiB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak / 2**20
+
+
+def _tree_pss(pid: int) -> int:
+    """PSS bytes of ``pid`` and all its descendants (Linux /proc; 0 where unreadable)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/smaps_rollup") as handle:
+                total += next(int(line.split()[1]) * 1024 for line in handle
+                              if line.startswith("Pss:"))
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    pending += [int(child) for child in handle.read().split()]
+        except (OSError, ValueError, StopIteration):
+            continue
+    return total
+
+
+_CPU_AT_START = [0.0]
+
+
+def _start() -> float:
+    """Start the clock of a measurement: wall (returned) and CPU (kept), over the same span."""
+    _CPU_AT_START[0] = cpu_seconds()
+    return time.perf_counter()
 
 
 def run_child(mode: str, path: str, work: Path) -> dict:
-    """One measurement in this (fresh) process."""
+    """One measurement in this (fresh) process, with its CPU seconds and summed peak PSS."""
+    tree = TreePss()
+    result = _measure_here(mode, path, work)
+    result["cpu_seconds"] = cpu_seconds() - _CPU_AT_START[0]
+    result["tree_peak_pss_mib"] = tree.stop()
+    return result
+
+
+def _measure_here(mode: str, path: str, work: Path) -> dict:
+    from textbatch.data import TextSource
+
     open_chunks, manifest = _chunks(path)
     n = manifest.num_records()
     kind = mode.partition(":")[2]
-    start = time.perf_counter()
+    start = _start()
     if mode == "floor":
         from textbatch.features.counting import TokenTable
         from textbatch.text.analyzer import Analyzer
@@ -63,16 +137,18 @@ def run_child(mode: str, path: str, work: Path) -> dict:
         analyzer, table = Analyzer(), TokenTable()
         for texts, _ in open_chunks():
             analyzer.encode(texts, table.intern)
-    elif mode.startswith("fit:"):
-        _vectorizer(kind).fit(open_chunks)
-    elif mode.startswith("fitcache:"):
-        from textbatch.features.cache import write_cache
+    elif mode.startswith("fit:"):  # the pipeline's fit (n-gram: in worker processes)
+        from textbatch.pipeline.vectorize import fit_vectorizer
 
-        write_cache(work / "cache", _vectorizer(kind).fit_transform(open_chunks, spill_dir=work),
-                    {"bench": kind})
+        fit_vectorizer(TextSource(manifest), manifest.classes, _config(kind))
+    elif mode.startswith("fitcache:"):  # what fit_and_cache does, less saving the vectorizer
+        from textbatch.pipeline.vectorize import fit_to_cache
+
+        fit_to_cache(TextSource(manifest), manifest.classes, _config(kind), work / "cache",
+                     {"bench": kind}, 1024, work)
     elif mode.startswith("onthefly:"):
         vectorizer = _vectorizer(kind).fit(_chunks(path, 4096)[0])
-        start = time.perf_counter()
+        start = _start()
         for texts, _ in _chunks(path, BATCH)[0]():
             vectorizer.transform(texts)
     elif mode.startswith("cache:"):
@@ -91,7 +167,7 @@ def _stream_cache(directory: Path, n: int) -> dict:
     source = CacheSource(directory)
     stream = BatchStream(source, BATCH, shuffle=True, seed=0, shuffle_buffer=16_384,
                          transform=source.gather, epochs=3)
-    start = time.perf_counter()
+    start = _start()
     for batch in stream:
         batch.to_tensors()
     return {"seconds": (time.perf_counter() - start) / 3, "records": n,
@@ -104,7 +180,7 @@ def _sklearn(open_chunks, n: int) -> dict:
     from sklearn.feature_selection import SelectKBest, f_classif
 
     texts, labels = [], []
-    start = time.perf_counter()
+    start = _start()
     for chunk_texts, chunk_labels in open_chunks():
         texts += chunk_texts
         labels.append(chunk_labels)
@@ -115,8 +191,10 @@ def _sklearn(open_chunks, n: int) -> dict:
     return {"seconds": time.perf_counter() - start, "records": n, "peak_rss_mib": peak_rss_mib()}
 
 
-def measure(mode: str, path: str, work: Path, budget: int | None = None) -> dict:
-    env = {**os.environ, **({BUDGET_ENV: str(budget)} if budget else {})}
+def measure(mode: str, path: str, work: Path, budget: int | None = None,
+            workers: int | None = None) -> dict:
+    env = {**os.environ, **({BUDGET_ENV: str(budget)} if budget else {}),
+           **({"TEXTBATCH_FIT_WORKERS": str(workers)} if workers else {})}
     out = subprocess.run([sys.executable, __file__, "--child", mode, "--data", path,
                           "--work", str(work)], capture_output=True, text=True, env=env)
     if out.returncode:
@@ -131,6 +209,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--max-counted-ngrams", type=int, default=None,
                         help="counting budget of the fits (default: VectorizeConfig's)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes of the n-gram fit and transform passes (default: the "
+                             "library's, from the CPUs; 1: one process)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--work", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -143,16 +224,18 @@ def main(argv: list[str] | None = None) -> None:
             data = str(Path(work) / f"corpus_{args.rows}.csv")
             subprocess.run([sys.executable, str(Path(__file__).parent / "corpus.py"), "--rows",
                             str(args.rows), "--out", data], check=True)
-        results = {mode: measure(mode, data, Path(work), args.max_counted_ngrams)
+        results = {mode: measure(mode, data, Path(work), args.max_counted_ngrams, args.workers)
                    for mode in args.modes.split(",")}
     floor = results.get("floor", {}).get("seconds")
     rows = []
     for mode, r in results.items():
         ratio = f"{r['seconds'] / floor:.2f}x" if floor else "-"
         rows.append([mode, r["records"], round(r["seconds"], 2), ratio,
-                     int(r["records"] / r["seconds"]), round(r["peak_rss_mib"], 1)])
+                     round(r["cpu_seconds"], 2), int(r["records"] / r["seconds"]),
+                     round(r["peak_rss_mib"], 1), round(r["tree_peak_pss_mib"], 1)])
     print(f"data: {data}")
-    print_table(["step", "records", "seconds", "x floor", "records/s", "peak RSS MiB"], rows)
+    print_table(["step", "records", "seconds", "x floor", "CPU s", "records/s", "peak RSS MiB",
+                 "peak PSS + children MiB"], rows)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -38,13 +38,27 @@ DTYPES = {"ids": "int32", "weights": "float32", "offsets": "int64", "labels": "i
 def write_cache(out_dir: str | Path, chunks: Iterable[SparseBatch], key: dict[str, Any],
                 block_size: int = 1024) -> Path:
     """Write labelled batches as a cache at ``out_dir`` (replacing an old one) and return it."""
+    return _build(out_dir, lambda writer: [writer.append(batch) for batch in chunks], key,
+                  block_size)
+
+
+def join_caches(out_dir: str | Path, parts: Iterable[str | Path], key: dict[str, Any],
+                block_size: int = 1024) -> Path:
+    """Write the rows of the caches ``parts``, one after another, as a cache at ``out_dir``:
+    file copies, no batch is rebuilt (worker processes each wrote one part)."""
+    return _build(out_dir, lambda writer: [writer.append_cache(part) for part in parts], key,
+                  block_size)
+
+
+def _build(out_dir: str | Path, fill: Callable[[CacheWriter], object], key: dict[str, Any],
+           block_size: int) -> Path:
+    """A cache filled by ``fill`` in a temporary folder, then renamed to ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         with CacheWriter(temp) as writer:
-            for batch in chunks:
-                writer.append(batch)
+            fill(writer)
             writer.finish(key, block_size)
         if out_dir.exists():
             shutil.rmtree(out_dir)
@@ -83,6 +97,26 @@ class CacheWriter:
         self._write("labels", self._labels(np.asarray(batch.labels)))
         self.num_records += len(batch)
         self.nnz += int(batch.offsets[-1] - batch.offsets[0])
+
+    def append_cache(self, directory: str | Path) -> None:
+        """Append every row of the cache (or finished spill) at ``directory``, copying its
+        files: offsets shifted by the rows already written, the rest byte for byte."""
+        part = CacheSource(directory)
+        width = part.manifest.get("label_width")
+        if self.num_records and width != self.label_width:
+            raise ValueError(f"{directory}: labels of width {width} after {self.label_width}: "
+                             "one cache holds one kind of labels")
+        self.label_width = width
+        for name in ("ids", "weights", "labels"):
+            with open(part.directory / f"{name}.bin", "rb") as source:
+                try:
+                    shutil.copyfileobj(source, self._files[name], 16 << 20)
+                except OSError as exc:
+                    raise write_error(exc, self.directory / f"{name}.bin",
+                                      os.fstat(source.fileno()).st_size) from exc
+        self._write("offsets", np.asarray(part.offsets[1:], np.int64) + self.nnz)
+        self.num_records += len(part)
+        self.nnz += int(part.manifest["nnz"])
 
     def _labels(self, labels: np.ndarray) -> np.ndarray:
         """Ids as int64; indicator rows [n, C] as uint8, every batch with the same C."""

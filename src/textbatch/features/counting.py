@@ -222,6 +222,16 @@ class NgramCounter:
         return [names[b] if a < 0 else f"{names[a]} {names[b]}"
                 for a, b in zip(first.tolist(), last.tolist())]
 
+    def part(self) -> dict:
+        """Mergeable statistics in key form, for ``merge_parts``: the table's packed keys over
+        this counter's own token ids, and the strings of the live ids (no n-gram strings are
+        built, so a worker process hands back a few arrays, not millions of strings)."""
+        self.flush()
+        tokens = list(self.tokens.ids)
+        return {"num_docs": self.num_docs, "keys": self.keys, "counts": self.counts,
+                "pruned": self.pruned, "threshold": self.threshold, "tokens": tokens,
+                "token_ids": np.fromiter(self.tokens.ids.values(), np.int64, len(tokens))}
+
     def result(self, min_count: int = 1) -> dict:
         """Plain, mergeable statistics: n-gram strings and counts (``min_count`` filters first,
         which is only right when nothing will be merged in afterwards)."""
@@ -253,3 +263,74 @@ def reduce_counts(parts: list[dict], max_counted: int) -> dict:
         ngrams, counts = [ngrams[i] for i in order], counts[order]
     return {"num_docs": sum(p["num_docs"] for p in parts), "ngrams": ngrams, "counts": counts,
             "pruned": pruned, "threshold": max(p["threshold"] for p in parts)}
+
+
+def merge_parts(parts: list[dict], max_counted: int, min_count: int = 1, min_n: int = 1) -> dict:
+    """``reduce_counts`` of ``NgramCounter.part`` statistics (one per worker process), in numpy.
+
+    Each part's token ids are mapped to one shared id space (pyarrow dictionary-encodes the
+    parts' token strings), its keys re-packed with those ids, and equal keys summed after one
+    sort. The union is bounded by ``max_counted`` as in ``reduce_counts`` (most frequent kept,
+    ties by string); then n-grams counted fewer than ``min_count`` times are dropped and only
+    the rest get strings, returned sorted (``"sorted": True``). ``min_n == 2`` drops the
+    unigrams (counted for liveness only).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    strings = pa.array([t for part in parts for t in part["tokens"]], pa.large_string())
+    encoded = pc.dictionary_encode(strings)
+    shared = encoded.indices.to_numpy().astype(np.int64)
+    all_keys, all_counts, start = [], [], 0
+    for part in parts:
+        ids = np.asarray(part["token_ids"], np.int64)
+        lut = np.full(int(ids.max(initial=-1)) + 1, -1, np.int64)
+        lut[ids] = shared[start: start + len(ids)]
+        start += len(ids)
+        first, last = key_tokens(np.asarray(part["keys"], np.int64))
+        unigram = first < 0
+        keys = np.where(unigram, lut[last], bigram_keys(lut[np.maximum(first, 0)], lut[last]))
+        all_keys.append(keys)
+        all_counts.append(np.asarray(part["counts"], np.int64))
+    keys, counts = unique_sums(np.concatenate(all_keys), np.concatenate(all_counts))
+    if min_n == 2:
+        keys, counts = keys[keys > MAX_TOKEN_ID], counts[keys > MAX_TOKEN_ID]
+    tokens = encoded.dictionary
+    pruned = sum(int(p["pruned"]) for p in parts)
+    if len(keys) > max_counted:  # only when the parts' own budgets add up to more than this
+        names = _key_strings(tokens, keys)
+        order = np.lexsort((np.asarray(pc.rank(names, sort_keys="ascending",
+                                               tiebreaker="first")), -counts))[:max_counted]
+        order.sort()
+        pruned += len(keys) - max_counted
+        keys, counts = keys[order], counts[order]
+    keep = counts >= min_count
+    names = _key_strings(tokens, keys[keep])
+    order = pc.sort_indices(names)  # UTF-8 byte order: Python's (and scikit-learn's) order
+    return {"num_docs": sum(int(p["num_docs"]) for p in parts),
+            "ngrams": names.take(order).to_pylist(), "counts": counts[keep][order.to_numpy()],
+            "pruned": pruned, "threshold": max(int(p["threshold"]) for p in parts),
+            "sorted": True}
+
+
+def unique_sums(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct ``keys`` and the sum of ``counts`` over each."""
+    order = np.argsort(keys)
+    keys, counts = keys[order], counts[order]
+    if not len(keys):
+        return keys, counts
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return keys[starts], np.add.reduceat(counts, starts)
+
+
+def _key_strings(tokens, keys: np.ndarray):
+    """The n-gram strings (a pyarrow array) of packed keys over the ids of ``tokens``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    first, last = key_tokens(keys)
+    unigram = first < 0
+    lasts = tokens.take(pa.array(last))
+    firsts = tokens.take(pa.array(np.maximum(first, 0)))
+    joined = pc.binary_join_element_wise(firsts, lasts, pa.scalar(" ", pa.large_string()))
+    return pc.if_else(pa.array(unigram), lasts, joined)

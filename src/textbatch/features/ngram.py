@@ -21,6 +21,7 @@ distributed fit sums them and every rank selects the same features.
 
 from __future__ import annotations
 
+import copy
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -30,8 +31,8 @@ import numpy as np
 from textbatch.config import VectorizeConfig
 from textbatch.errors import CheckpointError, ConfigError, TextbatchError
 from textbatch.features.batch import SparseBatch
-from textbatch.features.counting import (NgramCounter, bigram_keys, ngram_keys, reduce_counts,
-                                         sort_by_key)
+from textbatch.features.counting import (NgramCounter, bigram_keys, merge_parts, ngram_keys,
+                                         reduce_counts, sort_by_key)
 from textbatch.features.multilabel import ALL, multilabel_f_classif, row_groups
 from textbatch.features.persist import check_length, load_state, save_state
 from textbatch.features.selection import (
@@ -96,9 +97,10 @@ class NgramVectorizer(ChunkTransformer):
         gather = merge or single_process
         min_count = self.config.min_df if merge is None else 1  # filter early when alone
         with CacheWriter(token_dir) as spill:
-            counts, counter = self._count(open_chunks(), min_count, spill if merge is None else None)
+            counter = self._count(open_chunks(), self.config.max_counted_ngrams,
+                                  spill if merge is None else None)
             spill.finish({})
-        counts = reduce_counts(gather(counts), self.config.max_counted_ngrams)
+        counts = reduce_counts(gather(counter.result(min_count)), self.config.max_counted_ngrams)
         self._set_vocabulary(counts)
         if merge is None and counter.pruned == 0:  # every spilled id still names its token
             remap = self._remap(counter.tokens.ids)
@@ -120,18 +122,83 @@ class NgramVectorizer(ChunkTransformer):
     def count_pass(self, chunks: Iterable[tuple[list[str], np.ndarray]], min_count: int = 1
                    ) -> dict:
         """Pass 1: document frequencies of the n-grams, within the counting budget."""
-        return self._count(chunks, min_count, None)[0]
+        return self._count(chunks, self.config.max_counted_ngrams, None).result(min_count)
 
-    def _count(self, chunks: Iterable[tuple[list[str], np.ndarray]], min_count: int,
-               spill: Any) -> tuple[dict, NgramCounter]:
-        counter = NgramCounter(self.config.max_counted_ngrams, self.config.ngram_range)
+    def _count(self, chunks: Iterable[tuple[list[str], np.ndarray]], max_counted: int,
+               spill: Any) -> NgramCounter:
+        counter = NgramCounter(max_counted, self.config.ngram_range)
         for texts, labels in chunks:
             ids, offsets = self.analyzer.encode(texts, counter.tokens.intern)
             counter.add(ids, offsets)
             if spill is not None:  # token ids only; the weights file stays a placeholder
                 spill.append(SparseBatch(ids, np.zeros(len(ids), np.float32), offsets,
                                          np.asarray(labels, np.int64)))
-        return counter.result(min_count), counter
+        return counter
+
+    # ---- fitting in parts (one worker process each: textbatch.pipeline.fit_pool) -------------
+    # The same two passes as ``_fit``, cut at its merge points so that each part of the data is
+    # counted, and later turned into tf-idf rows, in its own process: counts merge in key form
+    # (``merge_parts``), class statistics as in a distributed fit (``reduce_class_stats``).
+    def count_part(self, chunks: Iterable[tuple[list[str], np.ndarray]], max_counted: int,
+                   token_dir: Path) -> dict:
+        """Pass 1 over one part: ``NgramCounter.part`` statistics under ``max_counted`` (this
+        part's share of the budget), the part's token ids spilled to ``token_dir``."""
+        from textbatch.features.cache import CacheWriter
+
+        with CacheWriter(token_dir) as spill:
+            counter = self._count(chunks, max_counted, spill)
+            spill.finish({})
+        return counter.part()
+
+    def set_vocabulary_from_parts(self, parts: list[dict]) -> None:
+        """The min_df vocabulary and idf of every part's counts together."""
+        self._set_vocabulary(merge_parts(parts, self.config.max_counted_ngrams,
+                                         self.config.min_df, self.config.ngram_range[0]))
+
+    def part_remap(self, part: dict) -> np.ndarray | None:
+        """A part's token id -> vocabulary token id, or None when its budget pruned tokens (its
+        spilled ids no longer all name a token: pass 2 then reads that part's text again)."""
+        if part["pruned"]:
+            return None
+        return self._remap(dict(zip(part["tokens"], part["token_ids"].tolist())))
+
+    def stats_part(self, token_dir: Path, remap: np.ndarray | None,
+                   chunks: Iterable[tuple[list[str], np.ndarray]] | None,
+                   rows_dir: Path | None) -> dict:
+        """Pass 2 over one part: class statistics of its tf-idf rows, computed from its spilled
+        token ids (``remap`` given) or from its text (``chunks``); the full-vocabulary rows go
+        to ``rows_dir`` when given (``fit_transform``'s spill)."""
+        from textbatch.features.cache import CacheSource, CacheWriter
+
+        if remap is not None:
+            rows = ((self._tfidf_ids(remap[b.ids], b.offsets, len(b)), b.labels, len(b))
+                    for b in CacheSource(token_dir).iter_chunks(4096))
+        else:
+            rows = ((self._tfidf(texts), labels, len(texts)) for texts, labels in chunks or ())
+        if rows_dir is None:
+            return self._class_stats(rows, None)
+        with CacheWriter(rows_dir) as spill:
+            stats = self._class_stats(rows, spill.append)
+            spill.finish({})
+        return stats
+
+    def select_from_parts(self, parts: list[dict]) -> None:
+        """Feature selection from every part's class statistics together."""
+        self._select(reduce_class_stats(parts))
+
+    def selected_rows(self, rows_dir: Path, chunk_size: int) -> Iterator[SparseBatch]:
+        """The selected features' rows of full-vocabulary rows spilled by ``stats_part``."""
+        from textbatch.features.cache import CacheSource
+
+        for batch in CacheSource(rows_dir).iter_chunks(chunk_size):
+            yield self._select_columns(batch)
+
+    def lookup_copy(self) -> "NgramVectorizer":
+        """This fitted vectorizer without its vocabulary strings: all a worker needs to make
+        tf-idf rows, and small to send to one."""
+        slim = copy.copy(self)
+        slim.feature_names_all_, slim.document_frequency_ = [], np.zeros(0, np.int64)
+        return slim
 
     def class_stats_pass(self, chunks: Iterable[tuple[list[str], np.ndarray]],
                          on_rows: Callable[[SparseBatch], None] | None = None) -> dict:
@@ -167,14 +234,21 @@ class NgramVectorizer(ChunkTransformer):
                 "squares": np.array([squares[c] for c in classes.tolist()]).reshape(-1, size)}
 
     def _set_vocabulary(self, counts: dict) -> None:
-        keep = np.asarray(counts["counts"]) >= self.config.min_df
-        ngrams = [g for g, k in zip(counts["ngrams"], keep.tolist()) if k]
+        """Vocabulary and idf from counting statistics (``counts["sorted"]``: ``merge_parts``
+        already kept the min_df n-grams and sorted them, so no Python pass over them here)."""
+        if counts.get("sorted"):
+            ngrams, frequency = counts["ngrams"], np.asarray(counts["counts"], np.int64)
+        else:
+            keep = np.asarray(counts["counts"]) >= self.config.min_df
+            ngrams = [g for g, k in zip(counts["ngrams"], keep.tolist()) if k]
+            order = string_order(ngrams)
+            ngrams = [ngrams[i] for i in order]
+            frequency = np.asarray(counts["counts"])[keep][order].astype(np.int64)
         if not ngrams:
             raise TextbatchError(f"Empty vocabulary: no n-gram occurs in min_df="
                                  f"{self.config.min_df} documents. Try a smaller --min-df.")
-        order = string_order(ngrams)
-        self.feature_names_all_ = [ngrams[i] for i in order]
-        self.document_frequency_ = np.asarray(counts["counts"])[keep][order].astype(np.int64)
+        self.feature_names_all_ = ngrams
+        self.document_frequency_ = frequency
         self.num_documents_ = int(counts["num_docs"])
         self.pruned_ngrams_ = int(counts["pruned"])
         n = self.num_documents_ + 1  # smooth_idf: one extra document containing every term

@@ -13,6 +13,8 @@ from textbatch.config import ReadConfig, RunConfig
 from textbatch.errors import ConfigError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from textbatch.data.labels import LabelSet
     from textbatch.data.manifest import Manifest
     from textbatch.data.source import BlockSource
@@ -113,11 +115,14 @@ def resolve_task(task: str, manifest: Manifest, labels: LabelSet) -> tuple[Label
 
 
 def text_batches(source: BlockSource, labels: LabelSet, vectorizer: Vectorizer,
-                 chunk_size: int) -> Iterator[SparseBatch]:
-    """Labelled SparseBatches of a text source in file order (one pass, constant memory)."""
-    from textbatch.data.chunked import record_chunks
+                 chunk_size: int, spill_dir: str | Path | None = None,
+                 workers: int | None = None) -> Iterator[SparseBatch]:
+    """Labelled SparseBatches of a text source in file order (one pass, constant memory),
+    vectorized in worker processes when the source is large enough (``fit_pool``; their rows
+    are spilled under ``spill_dir`` meanwhile)."""
+    from textbatch.pipeline.fit_pool import transform_in_parts
 
-    return vectorizer.iter_transform(record_chunks(source, labels, chunk_size)())
+    return transform_in_parts(vectorizer, source, labels, chunk_size, workers, spill_dir)
 
 
 def _merge(total: dict[str, int], more: dict[str, int]) -> None:

@@ -116,7 +116,8 @@ def train(request: TrainRequest) -> dict[str, Any]:
         for name in ("val", "test"):
             if name in splits:
                 batches = (_cached_batches(caches[name]) if name in caches else
-                           text_batches(splits[name].source, labels, vectorizer, EVAL_BATCH))
+                           text_batches(splits[name].source, labels, vectorizer, EVAL_BATCH,
+                                        spill_dir=out))
                 evaluation, tuned = _evaluate(trainer, batches, labels, thresholds,
                                               tune=name == "val" and config.train.tune_thresholds)
                 thresholds = tuned if tuned is not None else thresholds

@@ -89,13 +89,15 @@ def reusable_vectorizer(cache_dir: Path, vectorizer_dir: Path, key: dict[str, An
 def fit_and_cache(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
                   cache_dir: Path, vectorizer_dir: Path, key: dict[str, Any], *,
                   block_size: int, reuse: bool = True, spill_dir: Path | None = None,
-                  dist: DistContext | None = None) -> FittedCache:
+                  dist: DistContext | None = None, workers: int | None = None) -> FittedCache:
     """Reuse the pair on disk (the reuse rule, when ``reuse``), or fit a vectorizer of
     ``config.kind`` on ``source``, write its vectorized cache to ``cache_dir`` and save it to
     ``vectorizer_dir`` stamped with ``key`` (stamp last).
 
-    One process fits and caches in the same go (``fit_transform``: text tokenized twice in all).
-    Under DDP (``dist``) each rank fits on its blocks, statistics merged; rank 0 alone writes the
+    One process fits and caches in the same go (``fit_transform``: text tokenized twice in all);
+    the n-gram vectorizer spreads both passes over ``workers`` processes (default
+    ``fit_pool.workers_for``: the CPUs, one process for small sources; see ``fit_pool``). Under
+    DDP (``dist``) each rank fits on its blocks, statistics merged; rank 0 alone writes the
     cache and the vectorizer, the others wait for the cache.
     """
     cache_dir, vectorizer_dir = Path(cache_dir), Path(vectorizer_dir)
@@ -110,37 +112,74 @@ def fit_and_cache(source: BlockSource, labels: LabelSet, config: VectorizeConfig
         dist.rank_zero_builds(cache_dir, lambda: cache_split(
             vectorizer, source, labels, cache_dir, key, block_size))
     else:
-        from textbatch.features import make_vectorizer
-        from textbatch.features.cache import write_cache
-
-        vectorizer = make_vectorizer(config)
-        rows = vectorizer.fit_transform(record_chunks(source, labels, CHUNK),
-                                        spill_dir=spill_dir, chunk_size=CHUNK)
-        write_cache(cache_dir, rows, key, block_size)
+        vectorizer = fit_to_cache(source, labels, config, cache_dir, key, block_size, spill_dir,
+                                  workers)
     if dist is None or dist.is_rank_zero:
         _save_stamped(vectorizer, vectorizer_dir, key)
     return FittedCache(vectorizer, cache_dir, False)
 
 
-def fit_vectorizer(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
-                   dist: DistContext | None = None) -> Vectorizer:
-    """A vectorizer of ``config.kind`` fitted in streaming passes over ``source``, nothing
-    written (for batches vectorized on the fly); ``dist`` merges every rank's statistics."""
+def fit_to_cache(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
+                 cache_dir: Path, key: dict[str, Any], block_size: int,
+                 spill_dir: Path | None = None, workers: int | None = None) -> Vectorizer:
+    """A vectorizer of ``config.kind`` fitted on ``source``, whose rows of ``source`` are
+    written as the cache at ``cache_dir`` (one process: ``fit_transform`` + ``write_cache``;
+    the n-gram fit in ``workers`` processes: ``fit_pool.fit_ngram_to_cache``)."""
     from textbatch.features import make_vectorizer
+    from textbatch.features.cache import write_cache
+    from textbatch.pipeline.fit_pool import fit_ngram_to_cache
 
     vectorizer = make_vectorizer(config)
-    merge = dist.merge if dist is not None else None
-    vectorizer.fit(record_chunks(source, labels, CHUNK), merge=merge)
+    workers = _fit_workers(source, config, workers)
+    if workers > 1:
+        fit_ngram_to_cache(vectorizer, source, labels, workers, cache_dir, key, block_size,
+                           spill_dir)
+    else:
+        write_cache(cache_dir, vectorizer.fit_transform(record_chunks(source, labels, CHUNK),
+                                                        spill_dir=spill_dir, chunk_size=CHUNK),
+                    key, block_size)
     return vectorizer
 
 
-def cache_split(vectorizer: Vectorizer, source: BlockSource, labels: LabelSet, cache_dir: Path,
-                key: dict[str, Any], block_size: int) -> Path:
-    """Vectorize ``source`` (another split) with the fitted ``vectorizer`` into ``cache_dir``,
-    always rewritten: its rows come from this call's vectorizer."""
-    from textbatch.features.cache import write_cache
+def fit_vectorizer(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
+                   dist: DistContext | None = None, workers: int | None = None) -> Vectorizer:
+    """A vectorizer of ``config.kind`` fitted in streaming passes over ``source``, nothing
+    written (for batches vectorized on the fly); ``dist`` merges every rank's statistics; alone,
+    an n-gram fit runs in ``workers`` processes (``fit_and_cache``'s default)."""
+    from textbatch.features import make_vectorizer
+    from textbatch.pipeline.fit_pool import fit_ngram_parallel
 
-    rows = vectorizer.iter_transform(record_chunks(source, labels, CHUNK)())
+    vectorizer = make_vectorizer(config)
+    if dist is not None and dist.is_distributed:
+        vectorizer.fit(record_chunks(source, labels, CHUNK), merge=dist.merge)
+        return vectorizer
+    workers = _fit_workers(source, config, workers)
+    if workers > 1:
+        return fit_ngram_parallel(vectorizer, source, labels, workers)
+    vectorizer.fit(record_chunks(source, labels, CHUNK))
+    return vectorizer
+
+
+def _fit_workers(source: BlockSource, config: VectorizeConfig, workers: int | None) -> int:
+    """Processes of a one-rank fit: the n-gram fit alone runs in parts (see ``fit_pool``)."""
+    from textbatch.pipeline.fit_pool import workers_for
+
+    if config.kind != "ngram":
+        return 1
+    return workers_for(int(source.block_sizes.sum()), workers)
+
+
+def cache_split(vectorizer: Vectorizer, source: BlockSource, labels: LabelSet, cache_dir: Path,
+                key: dict[str, Any], block_size: int, workers: int | None = None) -> Path:
+    """Vectorize ``source`` (another split) with the fitted ``vectorizer`` into ``cache_dir``,
+    always rewritten: its rows come from this call's vectorizer (in ``workers`` processes,
+    ``fit_pool.transform_in_parts``)."""
+    from textbatch.features.cache import write_cache
+    from textbatch.pipeline.fit_pool import transform_in_parts
+
+    cache_dir = Path(cache_dir)
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    rows = transform_in_parts(vectorizer, source, labels, CHUNK, workers, cache_dir.parent)
     return write_cache(cache_dir, rows, _with_label_layout(key, labels), block_size)
 
 

@@ -1,0 +1,214 @@
+"""Passes over text spread over worker processes: the n-gram fit and vectorizing a split.
+
+Reading, tokenizing and counting are CPU-bound Python/pyarrow work, so one process uses one
+core. Here each worker process takes one contiguous run of the source's blocks (``RankBlocks``,
+as a rank of a distributed fit does: a compressed shard is read forward, and only the start of a
+run costs a seek) and the parent merges what they hand back:
+
+- **n-gram fit** (``fit_ngram_to_cache``, ``fit_ngram_parallel``): pass 1 counts each part under
+  its share of the ``max_counted_ngrams`` budget (so the parts together stay within it) and
+  spills its token ids; the parent merges the counts in key form (``counting.merge_parts``) into
+  the vocabulary and idf; pass 2 turns each part's spilled ids into tf-idf rows and per-class
+  sums, which the parent adds like a distributed fit's (``reduce_class_stats``) before
+  selecting. Vocabulary, idf and document frequencies are those of a one-process fit exactly
+  (integer counts); class sums are added part by part, so scores may differ from it in the last
+  bits, as a multi-rank fit's do. Pass 3 selects each part's columns in its worker; the parent
+  joins the parts' cache files.
+- **vectorizing a split** (``transform_in_parts``, the test set in evaluate and the validation
+  cache): each worker writes its part's rows to a spill in the cache format and the parent
+  streams them back in source order, so consumers see the same rows as from one process.
+
+Workers are forked (Linux; spawned elsewhere) and run only numpy, pyarrow and the readers:
+torch, if the parent imported it, is inherited but never used in them. Small inputs stay in one
+process (``workers_for``): a pool costs more than it saves below ``MIN_RECORDS_PER_WORKER``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+
+from textbatch.data.chunked import record_chunks
+from textbatch.data.views import RankBlocks
+from textbatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from textbatch.data.labels import LabelSet
+    from textbatch.data.source import BlockSource
+    from textbatch.features.batch import SparseBatch
+    from textbatch.features.ngram import NgramVectorizer
+
+WORKERS_ENV = "TEXTBATCH_FIT_WORKERS"  # processes of the fit and transform passes (1: no pool)
+# Below this many records per process a pool's start-up (fork, pickling the source and the
+# vectorizer, the parent's merge) is taken to cost more than the split saves. A first guess
+# (~1.5 s of one-process fit work per worker on IMDB-length reviews): not yet measured on a quiet
+# machine (issue 12).
+MIN_RECORDS_PER_WORKER = 8_192
+SPILL_PREFIX = "textbatch-spill-"  # cleaned up by io.run_folder if a run is killed
+CHUNK = 4_096
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers and taskset narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def workers_for(num_records: int, requested: int | None = None) -> int:
+    """Processes for a pass over ``num_records``: ``requested``, else ``$TEXTBATCH_FIT_WORKERS``,
+    else the available CPUs but one process per ``MIN_RECORDS_PER_WORKER`` records at most (an
+    explicit number is taken as given, so tests and benchmarks can force a pool)."""
+    if requested is None and os.environ.get(WORKERS_ENV):
+        try:
+            requested = int(os.environ[WORKERS_ENV])
+        except ValueError:
+            raise ConfigError(f"{WORKERS_ENV}={os.environ[WORKERS_ENV]!r} is not a number of "
+                              "processes. Set it to 1 (no worker processes) or more.") from None
+    if requested is not None:
+        if requested < 1:
+            raise ConfigError(f"fit workers must be >= 1. Got {requested}.")
+        return requested
+    return max(1, min(available_cpus(), num_records // MIN_RECORDS_PER_WORKER))
+
+
+def parts_of(source: BlockSource, workers: int) -> int:
+    """How many parts ``source`` is cut into for ``workers`` processes (never an empty part)."""
+    return max(1, min(workers, len(source.block_sizes)))
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Forked workers on Linux (no re-import, start-up in milliseconds); spawned elsewhere,
+    where fork is unsafe (macOS) or absent."""
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+
+
+# -- the n-gram fit ------------------------------------------------------------------------------
+
+def fit_ngram_to_cache(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelSet,
+                       workers: int, cache_dir: str | Path, key: dict[str, Any],
+                       block_size: int, spill_dir: str | Path | None = None) -> Path:
+    """Fit ``vectorizer`` on ``source`` in ``workers`` processes and write the vectorized
+    ``source`` as the cache at ``cache_dir`` (what ``fit_transform`` + ``write_cache`` give):
+    each worker also selects its part's rows (pass 3) and the parent joins the parts' files.
+    Spills live under ``spill_dir`` and are removed at the end."""
+    from textbatch.features.cache import join_caches
+
+    with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=spill_dir) as temp:
+        parts = parts_of(source, workers)
+        with _pool(parts) as pool:
+            rows_dirs = _fit_parts(pool, parts, vectorizer, source, labels, Path(temp), True)
+            slim = vectorizer.lookup_copy()
+            selected = [Path(temp) / f"selected-{p}" for p in range(len(rows_dirs))]
+            for future in [pool.submit(_select_part, slim, rows_dirs[p], selected[p])
+                           for p in range(len(rows_dirs))]:
+                future.result()
+        return join_caches(cache_dir, selected, key, block_size)
+
+
+def fit_ngram_parallel(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelSet,
+                       workers: int, spill_dir: str | Path | None = None) -> NgramVectorizer:
+    """Fit ``vectorizer`` on ``source`` in ``workers`` processes, nothing written."""
+    with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=spill_dir) as temp:
+        parts = parts_of(source, workers)
+        with _pool(parts) as pool:
+            _fit_parts(pool, parts, vectorizer, source, labels, Path(temp), keep_rows=False)
+    return vectorizer
+
+
+def _fit_parts(pool: ProcessPoolExecutor, parts: int, vectorizer: NgramVectorizer,
+               source: BlockSource, labels: LabelSet, temp: Path, keep_rows: bool) -> list[Path]:
+    """Passes 1 and 2 over ``parts`` parts (a contiguous run of blocks each, one per worker of
+    ``pool``); the merges in this process. With ``keep_rows``, the folders of each part's
+    full-vocabulary rows, in source order."""
+    budget = max(vectorizer.config.max_counted_ngrams // parts, 1)  # the parts share the budget
+    token_dirs = [temp / f"tokens-{p}" for p in range(parts)]
+    rows_dirs = [temp / f"rows-{p}" for p in range(parts)]
+    counted = [f.result() for f in [
+        pool.submit(_count_part, vectorizer, source, labels, p, parts, budget, token_dirs[p])
+        for p in range(parts)]]
+    vectorizer.set_vocabulary_from_parts(counted)
+    remaps = [vectorizer.part_remap(part) for part in counted]
+    del counted
+    slim = vectorizer.lookup_copy()
+    stats = [f.result() for f in [
+        pool.submit(_stats_part, slim, source, labels, p, parts, token_dirs[p], remaps[p],
+                    rows_dirs[p] if keep_rows else None)
+        for p in range(parts)]]
+    vectorizer.select_from_parts(stats)
+    return rows_dirs if keep_rows else []
+
+
+def _count_part(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelSet, part: int,
+                parts: int, budget: int, token_dir: Path) -> dict:
+    """Worker: pass 1 over part ``part`` of ``parts``."""
+    chunks = record_chunks(RankBlocks(source, part, parts), labels, CHUNK)()
+    return vectorizer.count_part(chunks, budget, token_dir)
+
+
+def _stats_part(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelSet, part: int,
+                parts: int, token_dir: Path, remap: np.ndarray | None,
+                rows_dir: Path | None) -> dict:
+    """Worker: pass 2 over part ``part`` (its text is read again only when ``remap`` is None)."""
+    chunks = None if remap is not None else record_chunks(RankBlocks(source, part, parts),
+                                                          labels, CHUNK)()
+    return vectorizer.stats_part(token_dir, remap, chunks, rows_dir)
+
+
+def _select_part(vectorizer: NgramVectorizer, rows_dir: Path, out_dir: Path) -> None:
+    """Worker: pass 3, the selected features' rows of one part, written to ``out_dir``."""
+    from textbatch.features.cache import CacheWriter
+
+    with CacheWriter(out_dir) as spill:
+        for batch in vectorizer.selected_rows(rows_dir, CHUNK):
+            spill.append(batch)
+        spill.finish({})
+
+
+# -- vectorizing a split -------------------------------------------------------------------------
+
+def transform_in_parts(vectorizer: Any, source: BlockSource, labels: LabelSet,
+                       chunk_size: int = CHUNK, workers: int | None = None,
+                       spill_dir: str | Path | None = None) -> Iterator[SparseBatch]:
+    """Labelled rows of ``source`` in order, vectorized by the fitted ``vectorizer`` in worker
+    processes (one when the source is small or ``workers`` is 1: then no pool, no spill)."""
+    workers = workers_for(int(np.sum(source.block_sizes)), workers)
+    parts = parts_of(source, workers)
+    if parts == 1:
+        yield from vectorizer.iter_transform(record_chunks(source, labels, chunk_size)())
+        return
+    from textbatch.features.cache import CacheSource
+
+    sent = vectorizer.lookup_copy() if hasattr(vectorizer, "lookup_copy") else vectorizer
+    with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=spill_dir) as temp:
+        pool = _pool(parts)
+        try:
+            dirs = [Path(temp) / f"rows-{p}" for p in range(parts)]
+            futures = [pool.submit(_transform_part, sent, source, labels, p, parts, chunk_size,
+                                   dirs[p]) for p in range(parts)]
+            for future, rows_dir in zip(futures, dirs):
+                future.result()
+                yield from CacheSource(rows_dir).iter_chunks(chunk_size)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _transform_part(vectorizer: Any, source: BlockSource, labels: LabelSet, part: int,
+                    parts: int, chunk_size: int, rows_dir: Path) -> None:
+    """Worker: the rows of part ``part`` of ``parts``, written to ``rows_dir`` (cache format)."""
+    from textbatch.features.cache import CacheWriter
+
+    chunks = record_chunks(RankBlocks(source, part, parts), labels, chunk_size)()
+    with CacheWriter(rows_dir) as spill:
+        for batch in vectorizer.iter_transform(chunks):
+            spill.append(batch)
+        spill.finish({})
