@@ -4,6 +4,9 @@ vectorizer and rows as one process, equal to scikit-learn, the counting budget s
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import sys
 import itertools
 from pathlib import Path
 
@@ -183,3 +186,32 @@ def test_two_workers_cache_multilabel_rows_like_one(tmp_path, monkeypatch):
     assert np.array_equal(two_cache.labels, one_cache.labels)
     assert np.array_equal(two_cache.ids, one_cache.ids)
     np.testing.assert_allclose(two_cache.weights, one_cache.weights, rtol=1e-6)
+
+
+def test_an_error_inside_a_pool_kills_its_workers_at_once() -> None:
+    with pytest.raises(RuntimeError, match="boom"):
+        with fit_pool._pool(2) as pool:
+            assert pool.submit(os.getpid).result() != os.getpid()
+            processes = list(pool._processes.values())
+            raise RuntimeError("boom")
+    for process in processes:
+        process.join(timeout=30)
+        assert not process.is_alive()
+    assert not list(fit_pool._LIVE)
+
+
+def test_an_error_exit_with_a_pool_left_open_does_not_hang(tmp_path: Path) -> None:
+    """A pool kept open by a suspended generator (``transform_in_parts``) when the CLI exits
+    with an error: its idle workers must not be waited on by multiprocessing's exit handler."""
+    script = tmp_path / "open_pool.py"
+    script.write_text(
+        "from textbatch.pipeline import fit_pool\n"
+        "from textbatch.cli.main import leave\n"
+        "opened = fit_pool._pool(2)\n"
+        "pool = opened.__enter__()\n"
+        "pool.submit(int).result()\n"
+        "leave(1, 'error: boom')\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: boom"

@@ -91,6 +91,9 @@ def leave(code: int, message: str | None = None, hard: bool = True) -> NoReturn:
     if not hard:
         raise SystemExit(code)
     _flush()
+    pools = sys.modules.get("textbatch.pipeline.fit_pool")
+    if code and pools is not None:  # an error left a pool open: its idle workers would be
+        pools.stop_pools()          # joined by multiprocessing's exit handler, for ever
     atexit._run_exitfuncs()
     _flush()  # what the exit handlers printed
     os._exit(code)

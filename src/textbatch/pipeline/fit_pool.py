@@ -19,16 +19,27 @@ run costs a seek) and the parent merges what they hand back:
   streams them back in source order, so consumers see the same rows as from one process.
 
 Workers are forked (Linux; spawned elsewhere) and run only numpy, pyarrow and the readers:
-torch, if the parent imported it, is inherited but never used in them. Small inputs stay in one
+torch, if the parent imported it, is inherited but never used in them. They ignore Ctrl-C (the
+parent stops them), die with the parent (Linux: ``PR_SET_PDEATHSIG``), and an error in the
+parent kills them at once (``stop_pools``, also called by the CLI before it exits), so no worker
+outlives or holds up a failed run. Under torchrun (``WORLD_SIZE`` > 1) the ranks already share
+the work: one process each.
+
+Limit: when a part's counting table fills its share of the budget it prunes on its own, so on
+data large enough to prune, the counts near the ``min_df`` edge (and what is selected from them)
+depend on the number of workers, as they depend on the budget. Small inputs stay in one
 process (``workers_for``): a pool costs more than it saves below ``MIN_RECORDS_PER_WORKER``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import sys
 import tempfile
+import weakref
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -77,6 +88,8 @@ def workers_for(num_records: int, requested: int | None = None) -> int:
         if requested < 1:
             raise ConfigError(f"fit workers must be >= 1. Got {requested}.")
         return requested
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:  # torchrun: the ranks share the work
+        return 1
     return max(1, min(available_cpus(), num_records // MIN_RECORDS_PER_WORKER))
 
 
@@ -85,11 +98,60 @@ def parts_of(source: BlockSource, workers: int) -> int:
     return max(1, min(workers, len(source.block_sizes)))
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
+_LIVE: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
+
+
+@contextlib.contextmanager
+def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """Forked workers on Linux (no re-import, start-up in milliseconds); spawned elsewhere,
-    where fork is unsafe (macOS) or absent."""
+    where fork is unsafe (macOS) or absent. On success the pool is shut down cleanly; on any
+    error its workers are killed at once instead of finishing their parts."""
+    _wait_for_import_threads()
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                               initializer=_worker_start, initargs=(os.getpid(),))
+    _LIVE.add(pool)
+    try:
+        yield pool
+    except BaseException:
+        stop_pools([pool])
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        _LIVE.discard(pool)
+
+
+def stop_pools(pools: list[ProcessPoolExecutor] | None = None) -> None:
+    """Kill the workers of ``pools`` (default: every live pool) and drop their queued work.
+    An error exit calls it: waiting on idle workers would hang the exit."""
+    for pool in list(_LIVE) if pools is None else pools:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError, ValueError):
+                process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        _LIVE.discard(pool)
+
+
+def _worker_start(parent: int) -> None:
+    """Worker set-up: Ctrl-C is the parent's to handle, and the worker dies with the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _wait_for_import_threads() -> None:
+    """Fork only after a background import (``plots.prewarm``) is done: a forked child must not
+    inherit an import lock held by a thread that does not exist in it."""
+    plots = sys.modules.get("textbatch.plots")
+    warming = getattr(plots, "_warming", None)
+    if warming is not None:
+        warming.join(timeout=120)
 
 
 # -- the n-gram fit ------------------------------------------------------------------------------
@@ -189,17 +251,14 @@ def transform_in_parts(vectorizer: Any, source: BlockSource, labels: LabelSet,
     from textbatch.features.cache import CacheSource
 
     sent = vectorizer.lookup_copy() if hasattr(vectorizer, "lookup_copy") else vectorizer
-    with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=spill_dir) as temp:
-        pool = _pool(parts)
-        try:
-            dirs = [Path(temp) / f"rows-{p}" for p in range(parts)]
-            futures = [pool.submit(_transform_part, sent, source, labels, p, parts, chunk_size,
-                                   dirs[p]) for p in range(parts)]
-            for future, rows_dir in zip(futures, dirs):
-                future.result()
-                yield from CacheSource(rows_dir).iter_chunks(chunk_size)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=spill_dir) as temp, \
+            _pool(parts) as pool:
+        dirs = [Path(temp) / f"rows-{p}" for p in range(parts)]
+        futures = [pool.submit(_transform_part, sent, source, labels, p, parts, chunk_size,
+                               dirs[p]) for p in range(parts)]
+        for future, rows_dir in zip(futures, dirs):
+            future.result()
+            yield from CacheSource(rows_dir).iter_chunks(chunk_size)
 
 
 def _transform_part(vectorizer: Any, source: BlockSource, labels: LabelSet, part: int,
