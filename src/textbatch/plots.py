@@ -1,6 +1,7 @@
 """PNG plots for people: class distribution, words per sample, top n-grams, training history,
 confusion matrix. Figures are matplotlib ``Figure`` objects drawn by the Agg canvas (no screen,
-no pyplot state), so a plot can be made from any thread; matplotlib is imported on first use.
+no pyplot state, no backend switch for a caller that uses pyplot); matplotlib is imported on
+first use.
 
 Importing matplotlib is ~0.4 s, a tenth of a small data set's whole run: ``prewarm`` starts that
 import on a background thread while the caller still has other work (training), so the plots at

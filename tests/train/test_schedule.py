@@ -87,8 +87,20 @@ def test_the_trainer_steps_with_the_scheduled_rate_and_logs_it(stream) -> None:
     expected = LRSchedule("cosine", 0.04, 15, warmup_steps=5)
     assert rates.rates == pytest.approx([expected.lr(t) for t in range(15)])
     assert history.history["learning_rate"] == pytest.approx(rates.rates[4::5])
-    # every optimizer, not just the first, gets the rate
     assert {g["lr"] for g in trainer.optimizer.param_groups} == {rates.rates[-1]}
+
+
+def test_every_optimizer_gets_the_scheduled_rate(stream) -> None:
+    """ngram-bag trains its sparse table with Adagrad beside Adam: both follow the schedule."""
+    seed_everything(0)
+    model = build_model(ModelConfig(name="ngram-bag", num_features=30, num_classes=2,
+                                    embedding_dim=8))
+    trainer = Trainer(model, 2, learning_rate=1.0, device="cpu")
+    assert len(trainer.optimizer.param_groups) == 2
+    rates = Rates()
+    trainer.fit(stream(0), 5, stream(1), 1, epochs=2, verbose=0,
+                callbacks=[LearningRateScheduler("linear-decay", 0.04), rates])
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == [rates.rates[-1]] * 2
 
 
 def test_a_fit_without_steps_per_epoch_needs_them_for_the_schedule(stream) -> None:

@@ -17,6 +17,8 @@ cProfile``, coverage) the exit stays a normal one, so they can write their outpu
 from __future__ import annotations
 
 import atexit
+import contextlib
+import ctypes
 import importlib
 import os
 import sys
@@ -96,6 +98,8 @@ def leave(code: int, message: str | None = None, hard: bool = True) -> NoReturn:
         pools.stop_pools()          # joined by multiprocessing's exit handler, for ever
     atexit._run_exitfuncs()
     _flush()  # what the exit handlers printed
+    with contextlib.suppress(OSError, AttributeError):  # C/C++ stdio buffers (os._exit skips them)
+        ctypes.CDLL(None).fflush(None)
     os._exit(code)
 
 

@@ -102,6 +102,8 @@ class CacheWriter:
         """Append every row of the cache (or finished spill) at ``directory``, copying its
         files: offsets shifted by the rows already written, the rest byte for byte."""
         part = CacheSource(directory)
+        if not len(part):  # a part whose records were all skipped has no label width
+            return
         width = part.manifest.get("label_width")
         if self.num_records and width != self.label_width:
             raise ValueError(f"{directory}: labels of width {width} after {self.label_width}: "
