@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -31,6 +33,18 @@ def shared_file() -> Callable[[str], Path]:
         return path
 
     return find
+
+
+@pytest.fixture
+def run_python(tmp_path: Path) -> Callable[[str], subprocess.CompletedProcess]:
+    """Runs Python source in a fresh interpreter (for what only a whole process shows: its exit,
+    its imports), output captured as text."""
+    def run(source: str) -> subprocess.CompletedProcess:
+        script = tmp_path / "script.py"
+        script.write_text(source)
+        return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                              timeout=120)
+    return run
 
 
 @pytest.fixture(scope="session")

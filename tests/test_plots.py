@@ -3,8 +3,6 @@ thread while training runs."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -28,14 +26,13 @@ def test_plots_after_a_prewarm_are_pngs(tmp_path: Path) -> None:
         assert not list(path.parent.glob(".*tmp*"))  # written atomically, nothing left over
 
 
-def test_making_plots_leaves_pyplot_alone() -> None:
+def test_making_plots_leaves_pyplot_alone(run_python) -> None:
     """A library must not switch the caller's matplotlib backend or import pyplot."""
-    code = ("from pathlib import Path; import tempfile, sys\n"
-            "from textbatch import plots\n"
-            "plots.prewarm()\n"
-            "plots.history_plot({'loss': [1.0, 0.5]}, Path(tempfile.mkdtemp()) / 'h.png')\n"
-            "print('matplotlib.pyplot' in sys.modules)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)
+    result = run_python("from pathlib import Path; import tempfile, sys\n"
+                        "from textbatch import plots\n"
+                        "plots.prewarm()\n"
+                        "plots.history_plot({'loss': [1.0, 0.5]}, "
+                        "Path(tempfile.mkdtemp()) / 'h.png')\n"
+                        "print('matplotlib.pyplot' in sys.modules)\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"

@@ -133,18 +133,15 @@ def test_a_record_error_in_parquet_always_exits_1(tmp_path: Path) -> None:
         assert one_error_line(result).startswith(f"error: {tmp_path / 'bad.parquet'}:3001: ")
 
 
-def test_a_success_exit_runs_the_exit_handlers_and_flushes_everything(tmp_path: Path) -> None:
+def test_a_success_exit_runs_the_exit_handlers_and_flushes_everything(run_python) -> None:
     """The real entry point ends with ``os._exit`` (no interpreter teardown) on success too:
     Python's exit handlers still run and everything printed, to a pipe, arrives whole."""
-    script = tmp_path / "entry.py"
-    script.write_text(
+    result = run_python(
         "import atexit, sys\n"
         "atexit.register(lambda: print('exit handler ran'))\n"
         "sys.argv = ['textbatch', 'train', '--help']\n"
         "from textbatch.cli.main import main\n"
         "main()\n")
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                            timeout=120)
     assert result.returncode == 0, result.stderr
     assert "--max-sequence-length" in result.stdout  # the help, printed before the exit
     assert result.stdout.rstrip().endswith("exit handler ran")

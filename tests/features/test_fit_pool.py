@@ -4,11 +4,9 @@ vectorizer and rows as one process, equal to scikit-learn, the counting budget s
 from __future__ import annotations
 
 import gzip
-import os
-import subprocess
-import sys
-import time
 import itertools
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -211,18 +209,15 @@ def _dead(pid: int) -> bool:
         return True
 
 
-def test_an_error_exit_with_a_pool_left_open_does_not_hang(tmp_path: Path) -> None:
+def test_an_error_exit_with_a_pool_left_open_does_not_hang(run_python) -> None:
     """A pool kept open by a suspended generator (``transform_in_parts``) when the CLI exits
     with an error: its idle workers must not be waited on by multiprocessing's exit handler."""
-    script = tmp_path / "open_pool.py"
-    script.write_text(
+    result = run_python(
         "from textbatch.pipeline import fit_pool\n"
         "from textbatch.cli.main import leave\n"
         "opened = fit_pool._pool(2)\n"
         "pool = opened.__enter__()\n"
         "pool.submit(int).result()\n"
         "leave(1, 'error: boom')\n")
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                            timeout=120)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: boom"

@@ -57,12 +57,19 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except SystemExit as exc:
-        leave(exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1, hard=hard)
+        leave(_exit_code(exc.code), hard=hard)
     except TextbatchError as exc:
         leave(1, f"error: {exc}", hard=hard)
     except Exception as exc:  # noqa: BLE001 - the boundary: everything ends as one line
         leave(1, error_line(exc), hard=hard)
     leave(0, hard=hard)  # click's standalone mode always exits; this is its fallback
+
+
+def _exit_code(code: object) -> int:
+    """A SystemExit's code as a status: None is success, a message (not an int) is 1."""
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
 
 
 def error_line(exc: BaseException) -> str:

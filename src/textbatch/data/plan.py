@@ -71,10 +71,11 @@ class EpochPlan:
 
 
 # Records whose lengths fall in the same band (floor(log2(length + 1)): 1-2, 3-6, 7-14, ...,
-# 255-510 ids, each about twice as wide as the one before) are interchangeable for padding and keep their shuffled order, so a
-# batch is not a sorted run. Narrow bands (1.1) padded less but made batches of near-equal
-# length, which cost validation accuracy where length goes with the class (issue 11, 3 seeds:
-# SST-2 dev 0.7756 -> 0.7809, SMS spam 0.9695 -> 0.9750, IMDB 0.9000 -> 0.8973 with 2.0).
+# 255-510 ids, each about twice as wide as the one before) are interchangeable for padding and
+# keep their shuffled order, so a batch is not a sorted run. Narrow bands (1.1) padded less but
+# made batches of near-equal length, which cost validation accuracy where length goes with the
+# class (issue 11, 3 seeds: SST-2 dev 0.7756 -> 0.7809, SMS spam 0.9695 -> 0.9750, IMDB
+# 0.9000 -> 0.8973 with 2.0).
 LENGTH_BAND_RATIO = 2.0
 
 

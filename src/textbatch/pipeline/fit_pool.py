@@ -42,7 +42,7 @@ import tempfile
 import weakref
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
 
@@ -213,27 +213,20 @@ def _fit_parts(pool: ProcessPoolExecutor, parts: int, vectorizer: NgramVectorize
 def _count_part(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelSet, part: int,
                 parts: int, budget: int, token_dir: Path) -> dict:
     """Worker: pass 1 over part ``part`` of ``parts``."""
-    chunks = record_chunks(RankBlocks(source, part, parts), labels, CHUNK)()
-    return vectorizer.count_part(chunks, budget, token_dir)
+    return vectorizer.count_part(_part_chunks(source, labels, part, parts), budget, token_dir)
 
 
 def _stats_part(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelSet, part: int,
                 parts: int, token_dir: Path, remap: np.ndarray | None,
                 rows_dir: Path | None) -> dict:
     """Worker: pass 2 over part ``part`` (its text is read again only when ``remap`` is None)."""
-    chunks = None if remap is not None else record_chunks(RankBlocks(source, part, parts),
-                                                          labels, CHUNK)()
+    chunks = None if remap is not None else _part_chunks(source, labels, part, parts)
     return vectorizer.stats_part(token_dir, remap, chunks, rows_dir)
 
 
 def _select_part(vectorizer: NgramVectorizer, rows_dir: Path, out_dir: Path) -> None:
     """Worker: pass 3, the selected features' rows of one part, written to ``out_dir``."""
-    from textbatch.features.cache import CacheWriter
-
-    with CacheWriter(out_dir) as spill:
-        for batch in vectorizer.selected_rows(rows_dir, CHUNK):
-            spill.append(batch)
-        spill.finish({})
+    _spill(vectorizer.selected_rows(rows_dir, CHUNK), out_dir)
 
 
 # -- vectorizing a split -------------------------------------------------------------------------
@@ -264,10 +257,21 @@ def transform_in_parts(vectorizer: Any, source: BlockSource, labels: LabelSet,
 def _transform_part(vectorizer: Any, source: BlockSource, labels: LabelSet, part: int,
                     parts: int, chunk_size: int, rows_dir: Path) -> None:
     """Worker: the rows of part ``part`` of ``parts``, written to ``rows_dir`` (cache format)."""
+    _spill(vectorizer.iter_transform(_part_chunks(source, labels, part, parts, chunk_size)),
+           rows_dir)
+
+
+def _part_chunks(source: BlockSource, labels: LabelSet, part: int, parts: int,
+                 chunk_size: int = CHUNK) -> Iterator[tuple[list[str], np.ndarray]]:
+    """The (texts, labels) chunks of part ``part`` of ``parts``: its run of blocks."""
+    return record_chunks(RankBlocks(source, part, parts), labels, chunk_size)()
+
+
+def _spill(batches: Iterable[SparseBatch], out_dir: Path) -> None:
+    """Write ``batches`` to ``out_dir`` in the cache format (a part's spill, read back in order)."""
     from textbatch.features.cache import CacheWriter
 
-    chunks = record_chunks(RankBlocks(source, part, parts), labels, chunk_size)()
-    with CacheWriter(rows_dir) as spill:
-        for batch in vectorizer.iter_transform(chunks):
+    with CacheWriter(out_dir) as spill:
+        for batch in batches:
             spill.append(batch)
         spill.finish({})

@@ -44,9 +44,7 @@ class LRSchedule:
     warmup_steps: int = 0
 
     def __post_init__(self) -> None:
-        if self.kind not in SCHEDULES:
-            raise ValueError(f"Unknown learning-rate schedule {self.kind!r}. "
-                             f"Known: {', '.join(SCHEDULES)}.")
+        check_kind(self.kind)
         if self.total_steps < 1 or not 0 <= self.warmup_steps <= self.total_steps:
             raise ValueError(f"Need 0 <= warmup_steps <= total_steps and total_steps >= 1. "
                              f"Got {self.warmup_steps} and {self.total_steps}.")
@@ -78,6 +76,13 @@ class LRSchedule:
         return _cosine_between(self.base_lr, end, (step - peak) / (last - peak))
 
 
+def check_kind(kind: str) -> None:
+    """Refuse a schedule name that is not one of ``SCHEDULES``."""
+    if kind not in SCHEDULES:
+        raise ValueError(f"Unknown learning-rate schedule {kind!r}. "
+                         f"Known: {', '.join(SCHEDULES)}.")
+
+
 def _cosine_between(start: float, end: float, fraction: float) -> float:
     """From ``start`` (fraction 0) to ``end`` (fraction 1) along half a cosine."""
     return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * fraction))
@@ -97,9 +102,7 @@ class LearningRateScheduler(Callback):
 
     def __init__(self, kind: str, base_lr: float, warmup_epochs: float = 0.0,
                  steps_per_epoch: int | None = None):
-        if kind not in SCHEDULES:
-            raise ValueError(f"Unknown learning-rate schedule {kind!r}. "
-                             f"Known: {', '.join(SCHEDULES)}.")
+        check_kind(kind)  # at once, not when fit starts
         if warmup_epochs < 0:
             raise ValueError(f"warmup_epochs must be >= 0. Got {warmup_epochs}.")
         self.kind, self.base_lr, self.warmup_epochs = kind, base_lr, warmup_epochs
