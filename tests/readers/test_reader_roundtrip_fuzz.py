@@ -39,7 +39,9 @@ EXPRESSIBLE = {
     "parquet": lambda t: True,
     "tsv": lambda t: not re.search(r"[\t\n]|\r$", t),
     "label-text": lambda t: "\n" not in t and not t.endswith("\r"),
-    "fasttext": lambda t: "\n" not in t and not t.endswith("\r") and not re.match(r"\s", t),
+    # a leading __label__ token is a label in fastText's own format, never text
+    "fasttext": lambda t: "\n" not in t and not t.endswith("\r") and not re.match(r"\s", t)
+    and not t.startswith("__label__"),
     "zhang": lambda t: "\\" not in t and "\n" not in t,
     "folders": lambda t: not t.startswith(BOM),
 }
