@@ -164,3 +164,32 @@ def test_sepcnn_pads_to_the_longest_training_sequence(tmp_path) -> None:
     longest = max(len(line.split()) - 1 for line in lines)
     assert 1 < classifier.config.vectorize.max_sequence_length <= longest
     assert classifier.predict(["a gripping , funny film"])[0] in classifier.classes
+
+
+def test_test_set_vectorized_during_training_scores_the_same(imdb_run, tmp_path,
+                                                             monkeypatch) -> None:
+    """With a CPU to spare (the MLP trains on one thread) the test split is vectorized by a
+    worker while the model trains; the metrics are those of vectorizing it at evaluate."""
+    from textbatch.pipeline import fit_pool
+
+    started = []
+    original = fit_pool.PartsTransform.__init__
+
+    def recording(self, *args, **kwargs):
+        started.append(args[3])  # workers
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(fit_pool.PartsTransform, "__init__", recording)
+    monkeypatch.setattr(fit_pool, "available_cpus", lambda: 3)
+    args = (imdb_run["train"], "--test", imdb_run["test"], "--epochs", "2", "--batch-size",
+            "128", "--top-k", "5000", "--model", "mlp")
+    monkeypatch.setenv(fit_pool.WORKERS_ENV, "2")  # both runs fit in the same two workers
+    invoke("train", *args, "--out", tmp_path / "meanwhile")
+    assert started == [2]
+    monkeypatch.setattr(fit_pool, "spare_workers", lambda *_: 0)  # no CPU idle: at evaluate
+    invoke("train", *args, "--out", tmp_path / "after")
+    assert started == [2]
+    meanwhile, after = (json.loads((tmp_path / name / "metrics.json").read_text())
+                        for name in ("meanwhile", "after"))
+    assert meanwhile == after
+    assert not list((tmp_path / "meanwhile").glob("textbatch-spill-*"))

@@ -102,3 +102,21 @@ def test_released_pages_read_back_the_same_rows(tmp_path, monkeypatch):
     assert streamed.offsets.tolist() == whole.offsets.tolist()
     source.release()
     assert source.gather(np.array([199, 0])).labels.tolist() == whole.labels[[199, 0]].tolist()
+
+
+def test_caches_are_fsynced_and_spills_are_not(tmp_path, monkeypatch):
+    """A cache outlives its run (reused on resume): its files reach the disk before its
+    manifest. A spill is deleted with its run: no fsync (each costs milliseconds)."""
+    from textbatch.features import cache as cache_module
+    from textbatch.features.cache import CacheWriter
+
+    synced = []
+    monkeypatch.setattr(cache_module.os, "fsync", synced.append)
+    with CacheWriter(tmp_path / "spill") as spill:
+        for batch in _batches():
+            spill.append(batch)
+        spill.finish({})
+    assert synced == []
+    assert len(CacheSource(tmp_path / "spill")) == 21
+    write_cache(tmp_path / "cache", _batches(), {"k": 1})
+    assert len(synced) == 4  # ids, weights, offsets, labels

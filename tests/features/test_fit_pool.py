@@ -21,7 +21,12 @@ from textbatch.errors import ConfigError
 from textbatch.features.cache import CacheSource
 from textbatch.features.ngram import NgramVectorizer
 from textbatch.pipeline import fit_pool
-from textbatch.pipeline.fit_pool import transform_in_parts, workers_for
+from textbatch.pipeline.fit_pool import (
+    PartsTransform,
+    spare_workers,
+    transform_in_parts,
+    workers_for,
+)
 from textbatch.pipeline.vectorize import fit_and_cache, fit_vectorizer
 
 # the file ``imdb_sample`` (tests/features/conftest.py) reads; named here because ``from conftest
@@ -167,6 +172,58 @@ def test_workers_for_small_sources_env_and_errors(monkeypatch):
         workers_for(100)
     with pytest.raises(ConfigError, match=">= 1"):
         workers_for(100, requested=0)
+
+
+def test_spare_workers_use_only_idle_cpus(monkeypatch):
+    monkeypatch.delenv(fit_pool.WORKERS_ENV, raising=False)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.setattr(fit_pool, "available_cpus", lambda: 4)
+    many = 10 * fit_pool.MIN_RECORDS_PER_WORKER
+    assert spare_workers(many, busy_cpus=1) == 3  # the CPUs training leaves idle
+    assert spare_workers(many, busy_cpus=4) == 0  # none idle: the pass waits for its turn
+    assert spare_workers(fit_pool.MIN_RECORDS_PER_WORKER - 1, busy_cpus=1) == 0  # too small
+    assert spare_workers(2 * fit_pool.MIN_RECORDS_PER_WORKER, busy_cpus=1) == 2
+    monkeypatch.setenv(fit_pool.WORKERS_ENV, "2")
+    assert spare_workers(100, busy_cpus=1) == 2  # asked for, within the idle CPUs
+    monkeypatch.setenv(fit_pool.WORKERS_ENV, "1")  # no worker processes at all
+    assert spare_workers(many, busy_cpus=1) == 0
+    monkeypatch.delenv(fit_pool.WORKERS_ENV)
+    monkeypatch.setenv("WORLD_SIZE", "2")  # under torchrun the ranks share the CPUs
+    assert spare_workers(many, busy_cpus=1) == 0
+
+
+def test_parts_transform_started_early_gives_the_same_rows(tmp_path, imdb_source):
+    """Workers started before the rows are wanted (the pipeline trains meanwhile) hand back
+    exactly the one-process rows; reading them to the end removes the spills."""
+    source, labels = imdb_source
+    vectorizer = fit_vectorizer(source, labels, VectorizeConfig(top_k=500), workers=1)
+    one = list(transform_in_parts(vectorizer, source, labels, 300, workers=1))
+    with PartsTransform(vectorizer, source, labels, 2, 300, spill_dir=tmp_path) as early:
+        assert list(tmp_path.glob("textbatch-spill-*"))
+        two = list(early.batches())
+        assert not list(tmp_path.glob("textbatch-spill-*"))
+    one, two = one[0].concat(one), two[0].concat(two)
+    for name in ("ids", "offsets", "weights", "labels"):
+        assert np.array_equal(getattr(two, name), getattr(one, name)), name
+    assert not list(fit_pool._LIVE)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_parts_transform_left_unread_kills_its_workers(tmp_path, imdb_source):
+    """A run that fails while the test set is being vectorized (e.g. in training) leaves the
+    ``with`` block: the workers die at once and the spills go."""
+    source, labels = imdb_source
+    vectorizer = fit_vectorizer(source, labels, VectorizeConfig(top_k=500), workers=1)
+    with pytest.raises(RuntimeError, match="training failed"):
+        with PartsTransform(vectorizer, source, labels, 2, 300, spill_dir=tmp_path) as early:
+            pids = list(early._pool._processes)
+            raise RuntimeError("training failed")
+    deadline = time.monotonic() + 30
+    while not all(map(_dead, pids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(map(_dead, pids))
+    assert not list(tmp_path.glob("textbatch-spill-*"))
+    assert not list(fit_pool._LIVE)
 
 
 def test_two_workers_cache_multilabel_rows_like_one(tmp_path, monkeypatch):

@@ -57,7 +57,7 @@ def _build(out_dir: str | Path, fill: Callable[[CacheWriter], object], key: dict
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        with CacheWriter(temp) as writer:
+        with CacheWriter(temp, durable=True) as writer:
             fill(writer)
             writer.finish(key, block_size)
         if out_dir.exists():
@@ -71,10 +71,15 @@ def _build(out_dir: str | Path, fill: Callable[[CacheWriter], object], key: dict
 
 class CacheWriter:
     """Appends labelled batches to the flat files of ``directory`` (constant memory); also the
-    n-gram vectorizer's spill of full-vocabulary rows between its stats pass and the cache."""
+    n-gram vectorizer's spill of full-vocabulary rows between its stats pass and the cache.
 
-    def __init__(self, directory: str | Path) -> None:
+    ``durable``: ``finish`` fsyncs the files before the manifest names them (a cache outlives
+    its run and is reused on resume); spills, removed with their run, skip the fsyncs.
+    """
+
+    def __init__(self, directory: str | Path, durable: bool = False) -> None:
         self.directory = Path(directory)
+        self.durable = durable
         self.directory.mkdir(parents=True, exist_ok=True)
         self._files = {name: open(self.directory / f"{name}.bin", "wb") for name in DTYPES}
         self._files["offsets"].write(np.zeros(1, np.int64).tobytes())
@@ -145,7 +150,8 @@ class CacheWriter:
         try:
             for handle in self._files.values():
                 handle.flush()
-                os.fsync(handle.fileno())
+                if self.durable:
+                    os.fsync(handle.fileno())
             self.close()
             (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=1,
                                                               sort_keys=True), "utf-8")

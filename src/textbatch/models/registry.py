@@ -20,8 +20,24 @@ def build_model(config: ModelConfig) -> nn.Module:
         raise ConfigError(f"ModelConfig.num_features must be >= 1 (fill it from the fitted "
                           f"vectorizer). Got {config.num_features}.")
     (model.multilabel_head if config.multilabel else model.head)(config.num_classes)
-    module, name = model.builder.split(":")
-    return getattr(importlib.import_module(module), name)(config)
+    return model_class(config.name)(config)
+
+
+def model_class(name: str) -> type[nn.Module]:
+    """The class that builds the architecture ``name`` (from the model table's builder)."""
+    module, attribute = spec(name).builder.split(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def training_cpus(name: str, device: str) -> int:
+    """CPUs a training run of ``name`` keeps busy: 1 on a GPU (the loop feeding it) or for a
+    model whose CPU step runs on one thread (``one_thread``: the MLP), else every CPU."""
+    from textbatch.pipeline.fit_pool import available_cpus
+    from textbatch.train.seeds import pick_device
+
+    if pick_device(device).type != "cpu" or getattr(model_class(name), "one_thread", False):
+        return 1
+    return available_cpus()
 
 
 def set_output_bias(model: nn.Module, bias: Sequence[float]) -> None:

@@ -78,19 +78,41 @@ def workers_for(num_records: int, requested: int | None = None) -> int:
     """Processes for a pass over ``num_records``: ``requested``, else ``$TEXTBATCH_FIT_WORKERS``,
     else the available CPUs but one process per ``MIN_RECORDS_PER_WORKER`` records at most (an
     explicit number is taken as given, so tests and benchmarks can force a pool)."""
-    if requested is None and os.environ.get(WORKERS_ENV):
-        try:
-            requested = int(os.environ[WORKERS_ENV])
-        except ValueError:
-            raise ConfigError(f"{WORKERS_ENV}={os.environ[WORKERS_ENV]!r} is not a number of "
-                              "processes. Set it to 1 (no worker processes) or more.") from None
+    if requested is None:
+        requested = _requested_workers()
     if requested is not None:
         if requested < 1:
             raise ConfigError(f"fit workers must be >= 1. Got {requested}.")
         return requested
-    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:  # torchrun: the ranks share the work
+    if _under_torchrun():  # the ranks share the work
         return 1
     return max(1, min(available_cpus(), num_records // MIN_RECORDS_PER_WORKER))
+
+
+def spare_workers(num_records: int, busy_cpus: int) -> int:
+    """Worker processes for a pass over ``num_records`` that runs beside other work keeping
+    ``busy_cpus`` CPUs busy (training): only on CPUs left idle, one per
+    ``MIN_RECORDS_PER_WORKER`` records at most, and none when ``$TEXTBATCH_FIT_WORKERS`` is 1 or
+    under torchrun. 0: do the pass later, in this process or a pool of its own."""
+    requested = _requested_workers()
+    if requested == 1 or _under_torchrun():
+        return 0
+    wanted = requested or num_records // MIN_RECORDS_PER_WORKER
+    return max(0, min(wanted, available_cpus() - busy_cpus))
+
+
+def _requested_workers() -> int | None:
+    if not os.environ.get(WORKERS_ENV):
+        return None
+    try:
+        return int(os.environ[WORKERS_ENV])
+    except ValueError:
+        raise ConfigError(f"{WORKERS_ENV}={os.environ[WORKERS_ENV]!r} is not a number of "
+                          "processes. Set it to 1 (no worker processes) or more.") from None
+
+
+def _under_torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1") or 1) > 1
 
 
 def parts_of(source: BlockSource, workers: int) -> int:
@@ -103,14 +125,9 @@ _LIVE: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
 
 @contextlib.contextmanager
 def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """Forked workers on Linux (no re-import, start-up in milliseconds); spawned elsewhere,
-    where fork is unsafe (macOS) or absent. On success the pool is shut down cleanly; on any
-    error its workers are killed at once instead of finishing their parts."""
-    _wait_for_import_threads()
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
-                               initializer=_worker_start, initargs=(os.getpid(),))
-    _LIVE.add(pool)
+    """A pool of ``workers`` (``_start_pool``). On success it is shut down cleanly; on any error
+    its workers are killed at once instead of finishing their parts."""
+    pool = _start_pool(workers)
     try:
         yield pool
     except BaseException:
@@ -120,6 +137,17 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
         pool.shutdown(wait=True)
     finally:
         _LIVE.discard(pool)
+
+
+def _start_pool(workers: int) -> ProcessPoolExecutor:
+    """Forked workers on Linux (no re-import, start-up in milliseconds); spawned elsewhere,
+    where fork is unsafe (macOS) or absent. Registered for ``stop_pools``."""
+    _wait_for_import_threads()
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                               initializer=_worker_start, initargs=(os.getpid(),))
+    _LIVE.add(pool)
+    return pool
 
 
 def stop_pools(pools: list[ProcessPoolExecutor] | None = None) -> None:
@@ -237,21 +265,67 @@ def transform_in_parts(vectorizer: Any, source: BlockSource, labels: LabelSet,
     """Labelled rows of ``source`` in order, vectorized by the fitted ``vectorizer`` in worker
     processes (one when the source is small or ``workers`` is 1: then no pool, no spill)."""
     workers = workers_for(int(np.sum(source.block_sizes)), workers)
-    parts = parts_of(source, workers)
-    if parts == 1:
+    if parts_of(source, workers) == 1:
         yield from vectorizer.iter_transform(record_chunks(source, labels, chunk_size)())
         return
-    from textbatch.features.cache import CacheSource
+    yield from PartsTransform(vectorizer, source, labels, workers, chunk_size,
+                              spill_dir).batches()
 
-    sent = vectorizer.lookup_copy() if hasattr(vectorizer, "lookup_copy") else vectorizer
-    with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=spill_dir) as temp, \
-            _pool(parts) as pool:
-        dirs = [Path(temp) / f"rows-{p}" for p in range(parts)]
-        futures = [pool.submit(_transform_part, sent, source, labels, p, parts, chunk_size,
-                               dirs[p]) for p in range(parts)]
-        for future, rows_dir in zip(futures, dirs):
-            future.result()
-            yield from CacheSource(rows_dir).iter_chunks(chunk_size)
+
+class PartsTransform:
+    """``source`` vectorized by worker processes, each writing its part's rows to a spill in the
+    cache format, read back in source order.
+
+    The workers start at construction, so the caller may do other work meanwhile (the pipeline
+    trains while the test set is vectorized); ``batches`` waits for each part in turn. ``close``
+    (or leaving a ``with`` block) kills the workers and removes the spills; ``batches`` closes
+    when it ends or is abandoned.
+    """
+
+    def __init__(self, vectorizer: Any, source: BlockSource, labels: LabelSet, workers: int,
+                 chunk_size: int = CHUNK, spill_dir: str | Path | None = None) -> None:
+        parts = parts_of(source, workers)
+        self.chunk_size = chunk_size
+        self._temp = tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=spill_dir)
+        self._dirs = [Path(self._temp.name) / f"rows-{p}" for p in range(parts)]
+        sent = vectorizer.lookup_copy() if hasattr(vectorizer, "lookup_copy") else vectorizer
+        self._pool: ProcessPoolExecutor | None = _start_pool(parts)
+        try:
+            self._futures = [self._pool.submit(_transform_part, sent, source, labels, p, parts,
+                                               chunk_size, self._dirs[p]) for p in range(parts)]
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> PartsTransform:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def batches(self) -> Iterator[SparseBatch]:
+        from textbatch.features.cache import CacheSource
+
+        try:
+            for future, rows_dir in zip(self._futures, self._dirs):
+                future.result()
+                yield from CacheSource(rows_dir).iter_chunks(self.chunk_size)
+        except BaseException:
+            self.close()
+            raise
+        self.close(finished=True)
+
+    def close(self, finished: bool = False) -> None:
+        """Stop the workers (at once unless ``finished``: then they are idle) and remove the
+        spills. Safe to call twice."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            if finished:
+                pool.shutdown(wait=True)
+                _LIVE.discard(pool)
+            else:
+                stop_pools([pool])
+        self._temp.cleanup()
 
 
 def _transform_part(vectorizer: Any, source: BlockSource, labels: LabelSet, part: int,

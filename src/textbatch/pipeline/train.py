@@ -6,6 +6,7 @@ Owns orchestration only; every step is a call into the package that owns it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from textbatch.data.text_source import TextSource
     from textbatch.features import Vectorizer
     from textbatch.features.batch import SparseBatch
+    from textbatch.pipeline.fit_pool import PartsTransform
     from textbatch.pipeline.resume import RunCheckpoints
     from textbatch.train import EarlyStopping, Trainer
     from textbatch.train.collectives import DistContext
@@ -97,39 +99,69 @@ def train(request: TrainRequest) -> dict[str, Any]:
 
     with timer.phase("embeddings"):
         vectors = _pretrained(config, vectorizer, request.verbose)
-    if dist.is_rank_zero:
-        from textbatch import plots
 
-        plots.prewarm()  # matplotlib's import overlaps training instead of following it
-    with timer.phase("train"):
-        trainer, stopper = fit_model(
-            config, caches, out, request.verbose, checkpoints,
-            embedding=None if vectors is None else vectors.matrix,
-            fine_tune_checkpoints=_open_checkpoints(request, config, splits, dist, "fine_tune")
-            if config.model.fine_tune_embeddings else None,
-            output_bias=_label_log_odds(splits["train"].source, labels))
-    metrics = _metrics(trainer, stopper, config)
-    if not dist.is_rank_zero:  # rank 0 alone evaluates and writes artifacts
-        return metrics
-    evaluation, thresholds = None, None
-    with timer.phase("evaluate"):
-        for name in ("val", "test"):
-            if name in splits:
-                batches = (_cached_batches(caches[name]) if name in caches else
-                           text_batches(splits[name].source, labels, vectorizer, EVAL_BATCH,
-                                        spill_dir=out))
+    # the test set is vectorized meanwhile, on the CPUs training leaves idle
+    with _vectorize_meanwhile(splits.get("test"), labels, vectorizer, config, out,
+                              dist) as test_rows:
+        if dist.is_rank_zero:
+            from textbatch import plots
+
+            plots.prewarm()  # matplotlib's import overlaps training instead of following it
+        with timer.phase("train"):
+            trainer, stopper = fit_model(
+                config, caches, out, request.verbose, checkpoints,
+                embedding=None if vectors is None else vectors.matrix,
+                fine_tune_checkpoints=_open_checkpoints(request, config, splits, dist,
+                                                        "fine_tune")
+                if config.model.fine_tune_embeddings else None,
+                output_bias=_label_log_odds(splits["train"].source, labels))
+        metrics = _metrics(trainer, stopper, config)
+        if not dist.is_rank_zero:  # rank 0 alone evaluates and writes artifacts
+            return metrics
+        evaluation, thresholds = None, None
+        with timer.phase("evaluate"):
+            for name in ("val", "test"):
+                if name not in splits:
+                    continue
+                if name in caches:
+                    batches = _cached_batches(caches[name])
+                elif name == "test" and test_rows is not None:
+                    batches = test_rows.batches()
+                else:
+                    batches = text_batches(splits[name].source, labels, vectorizer, EVAL_BATCH,
+                                           spill_dir=out)
                 evaluation, tuned = _evaluate(trainer, batches, labels, thresholds,
                                               tune=name == "val" and config.train.tune_thresholds)
                 thresholds = tuned if tuned is not None else thresholds
                 metrics.update(_split_metrics(name, evaluation, labels.multilabel))
-    with timer.phase("save"):
-        _save(out, config, labels, vectorizer, trainer, metrics, evaluation, thresholds)
-    report = _report(timer, trainer, splits, skipped, vectorizer, explored)
-    if vectors is not None:
-        report["pretrained_embeddings"] = {"file": vectors.path, "found": vectors.found,
-                                           "vocabulary": vectors.wanted, "dim": vectors.dim}
-    _write_json(out / "report.json", report)
-    return metrics
+        with timer.phase("save"):
+            _save(out, config, labels, vectorizer, trainer, metrics, evaluation, thresholds)
+        report = _report(timer, trainer, splits, skipped, vectorizer, explored)
+        if vectors is not None:
+            report["pretrained_embeddings"] = {"file": vectors.path, "found": vectors.found,
+                                               "vocabulary": vectors.wanted, "dim": vectors.dim}
+        _write_json(out / "report.json", report)
+        return metrics
+
+
+def _vectorize_meanwhile(test: Split | None, labels: LabelSet, vectorizer: Vectorizer,
+                         config: RunConfig, out: Path, dist: DistContext
+                         ) -> contextlib.AbstractContextManager[PartsTransform | None]:
+    """Start vectorizing the test split in worker processes on the CPUs that training leaves
+    idle (the MLP trains on one thread), so that evaluate only predicts. None (vectorized at
+    evaluate, as before) without a test set, on ranks other than 0, when no CPU is spare or the
+    split is too small for a worker (``fit_pool.spare_workers``). Forked before training
+    starts any thread; the workers are stopped when the ``with`` block ends."""
+    if test is None or not dist.is_rank_zero:
+        return contextlib.nullcontext()
+    from textbatch.models.registry import training_cpus
+    from textbatch.pipeline.fit_pool import PartsTransform, spare_workers
+
+    workers = spare_workers(test.num_records,
+                            training_cpus(config.model.name, config.train.device))
+    if workers < 1:
+        return contextlib.nullcontext()
+    return PartsTransform(vectorizer, test.source, labels, workers, EVAL_BATCH, spill_dir=out)
 
 
 def _claim(out: Path, dist: DistContext, overwrite: bool) -> None:
