@@ -168,27 +168,35 @@ def test_sepcnn_pads_to_the_longest_training_sequence(tmp_path) -> None:
 
 def test_test_set_vectorized_during_training_scores_the_same(imdb_run, tmp_path,
                                                              monkeypatch) -> None:
-    """With a CPU to spare (the MLP trains on one thread) the test split is vectorized by a
-    worker while the model trains; the metrics are those of vectorizing it at evaluate."""
+    """With a CPU to spare (the MLP trains on one thread) the test split is vectorized by
+    workers while the model trains and evaluate reads their rows; the metrics are those of
+    vectorizing it at evaluate."""
     from textbatch.pipeline import fit_pool
 
-    started = []
-    original = fit_pool.PartsTransform.__init__
+    test = head_rows(IMDB, tmp_path / "test.csv", 1_000, 2_100)  # 3 blocks: 2 parts
+    started, read = [], []
+    original_init = fit_pool.PartsTransform.__init__
+    original_batches = fit_pool.PartsTransform.batches
 
-    def recording(self, *args, **kwargs):
-        started.append(args[3])  # workers
-        original(self, *args, **kwargs)
+    def recording(self, vectorizer, source, *args, **kwargs):
+        original_init(self, vectorizer, source, *args, **kwargs)
+        started.append((len(source), len(self._dirs)))  # records, parts
+
+    def reading(self):
+        read.append(len(self._dirs))
+        return original_batches(self)
 
     monkeypatch.setattr(fit_pool.PartsTransform, "__init__", recording)
+    monkeypatch.setattr(fit_pool.PartsTransform, "batches", reading)
     monkeypatch.setattr(fit_pool, "available_cpus", lambda: 3)
-    args = (imdb_run["train"], "--test", imdb_run["test"], "--epochs", "2", "--batch-size",
-            "128", "--top-k", "5000", "--model", "mlp")
-    monkeypatch.setenv(fit_pool.WORKERS_ENV, "2")  # both runs fit in the same two workers
+    monkeypatch.setenv(fit_pool.WORKERS_ENV, "2")  # both runs fit in two workers alike
+    args = (imdb_run["train"], "--test", test, "--epochs", "2", "--batch-size", "128",
+            "--top-k", "5000", "--model", "mlp")
     invoke("train", *args, "--out", tmp_path / "meanwhile")
-    assert started == [2]
+    assert started == [(2_100, 2)] and read == [2]  # started before training, read at evaluate
     monkeypatch.setattr(fit_pool, "spare_workers", lambda *_: 0)  # no CPU idle: at evaluate
     invoke("train", *args, "--out", tmp_path / "after")
-    assert started == [2]
+    assert len(started) == 2 and len(read) == 2  # evaluate's own transform_in_parts
     meanwhile, after = (json.loads((tmp_path / name / "metrics.json").read_text())
                         for name in ("meanwhile", "after"))
     assert meanwhile == after

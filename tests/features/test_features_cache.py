@@ -112,7 +112,7 @@ def test_caches_are_fsynced_and_spills_are_not(tmp_path, monkeypatch):
 
     synced = []
     monkeypatch.setattr(cache_module.os, "fsync", synced.append)
-    with CacheWriter(tmp_path / "spill") as spill:
+    with CacheWriter(tmp_path / "spill", durable=False) as spill:
         for batch in _batches():
             spill.append(batch)
         spill.finish({})

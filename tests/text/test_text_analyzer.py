@@ -20,6 +20,12 @@ TEXTS = [
     "Ünïcödé only ÀÉÎÕÜ",
     b"bytes \xff input",
     "tabs\tand\nnewlines",
+    "\U0001d406\U0001d42b\U0001d41e\U0001d41a\U0001d42d film",  # bold "Great": ASCII after NFKD
+    "\U0001d406\U0001d42b\U0001d41e\U0001d41a\U0001d42d \u65e5\u672c",  # the same, not ASCII
+    "!!! ... ??? --",  # separators only
+    "--Leading and trailing--",
+    "ctrl\x00chars\x7fin\x0bthe\x1ftext",
+    "".join(map(chr, range(128))) + " " + " ".join(map(chr, range(128))),  # every ASCII char
 ]
 
 
@@ -39,6 +45,11 @@ def test_batch_encode_equals_per_text_tokens():
     for row, text in enumerate(TEXTS):
         got = [inverse[i] for i in ids[offsets[row] : offsets[row + 1]].tolist()]
         assert got == Analyzer().tokens(text)
+
+
+def test_batch_encode_of_texts_without_tokens():
+    ids, offsets = Analyzer().encode(["", "a", "!! ?"], TokenTable().intern)
+    assert ids.tolist() == [] and offsets.tolist() == [0, 0, 0, 0]
 
 
 def test_unknown_tokens_get_the_lookup_default():

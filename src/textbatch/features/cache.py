@@ -57,7 +57,7 @@ def _build(out_dir: str | Path, fill: Callable[[CacheWriter], object], key: dict
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        with CacheWriter(temp, durable=True) as writer:
+        with CacheWriter(temp) as writer:
             fill(writer)
             writer.finish(key, block_size)
         if out_dir.exists():
@@ -74,10 +74,10 @@ class CacheWriter:
     n-gram vectorizer's spill of full-vocabulary rows between its stats pass and the cache.
 
     ``durable``: ``finish`` fsyncs the files before the manifest names them (a cache outlives
-    its run and is reused on resume); spills, removed with their run, skip the fsyncs.
+    its run and is reused on resume); spills, removed with their run, pass False.
     """
 
-    def __init__(self, directory: str | Path, durable: bool = False) -> None:
+    def __init__(self, directory: str | Path, durable: bool = True) -> None:
         self.directory = Path(directory)
         self.durable = durable
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -84,7 +84,7 @@ class NgramVectorizer(ChunkTransformer):
         from textbatch.features.cache import CacheSource, CacheWriter
 
         with tempfile.TemporaryDirectory(prefix="textbatch-spill-", dir=spill_dir) as temp:
-            with CacheWriter(Path(temp) / "rows") as spill:
+            with CacheWriter(Path(temp) / "rows", durable=False) as spill:
                 self._fit(open_chunks, merge, spill.append, Path(temp) / "tokens")
                 spill.finish({})
             for batch in CacheSource(Path(temp) / "rows").iter_chunks(chunk_size):
@@ -96,7 +96,7 @@ class NgramVectorizer(ChunkTransformer):
 
         gather = merge or single_process
         min_count = self.config.min_df if merge is None else 1  # filter early when alone
-        with CacheWriter(token_dir) as spill:
+        with CacheWriter(token_dir, durable=False) as spill:
             counter = self._count(open_chunks(), self.config.max_counted_ngrams,
                                   spill if merge is None else None)
             spill.finish({})
@@ -145,7 +145,7 @@ class NgramVectorizer(ChunkTransformer):
         part's share of the budget), the part's token ids spilled to ``token_dir``."""
         from textbatch.features.cache import CacheWriter
 
-        with CacheWriter(token_dir) as spill:
+        with CacheWriter(token_dir, durable=False) as spill:
             counter = self._count(chunks, max_counted, spill)
             spill.finish({})
         return counter.part()
@@ -177,7 +177,7 @@ class NgramVectorizer(ChunkTransformer):
             rows = ((self._tfidf(texts), labels, len(texts)) for texts, labels in chunks or ())
         if rows_dir is None:
             return self._class_stats(rows, None)
-        with CacheWriter(rows_dir) as spill:
+        with CacheWriter(rows_dir, durable=False) as spill:
             stats = self._class_stats(rows, spill.append)
             spill.finish({})
         return stats

@@ -90,14 +90,14 @@ class _Embedding(torch.autograd.Function):
     @staticmethod
     def forward(ctx, tokens: torch.Tensor, table: torch.Tensor, padding_idx: int) -> torch.Tensor:
         ctx.save_for_backward(tokens)
-        ctx.shape, ctx.padding_idx = table.shape, padding_idx
+        ctx.shape, ctx.dtype, ctx.padding_idx = table.shape, table.dtype, padding_idx
         return F.embedding(tokens, table, padding_idx)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (tokens,) = ctx.saved_tensors
-        table_grad = grad.new_zeros(ctx.shape)
-        table_grad.index_add_(0, tokens.reshape(-1), grad.reshape(-1, ctx.shape[1]))
+        table_grad = grad.new_zeros(ctx.shape, dtype=ctx.dtype)
+        table_grad.index_add_(0, tokens.reshape(-1), grad.reshape(-1, ctx.shape[1]).to(ctx.dtype))
         table_grad[ctx.padding_idx] = 0  # the padding row never learns (F.embedding's rule)
         return None, table_grad, None
 

@@ -29,16 +29,6 @@ def model_class(name: str) -> type[nn.Module]:
     return getattr(importlib.import_module(module), attribute)
 
 
-def training_cpus(name: str, device: str) -> int:
-    """CPUs a training run of ``name`` keeps busy: 1 on a GPU (the loop feeding it) or for a
-    model whose CPU step runs on one thread (``one_thread``: the MLP), else every CPU."""
-    from textbatch.pipeline.fit_pool import available_cpus
-    from textbatch.train.seeds import pick_device
-
-    if pick_device(device).type != "cpu" or getattr(model_class(name), "one_thread", False):
-        return 1
-    return available_cpus()
-
 
 def set_output_bias(model: nn.Module, bias: Sequence[float]) -> None:
     """Start the output logits at ``bias`` (the last layer with a bias of that size).

@@ -91,13 +91,18 @@ def workers_for(num_records: int, requested: int | None = None) -> int:
 
 def spare_workers(num_records: int, busy_cpus: int) -> int:
     """Worker processes for a pass over ``num_records`` that runs beside other work keeping
-    ``busy_cpus`` CPUs busy (training): only on CPUs left idle, one per
-    ``MIN_RECORDS_PER_WORKER`` records at most, and none when ``$TEXTBATCH_FIT_WORKERS`` is 1 or
+    ``busy_cpus`` CPUs busy (training): one per ``MIN_RECORDS_PER_WORKER`` records (or
+    ``$TEXTBATCH_FIT_WORKERS``), but only on CPUs left idle; none when that variable is 1 or
     under torchrun. 0: do the pass later, in this process or a pool of its own."""
-    requested = _requested_workers()
-    if requested == 1 or _under_torchrun():
+    if _under_torchrun():
         return 0
-    wanted = requested or num_records // MIN_RECORDS_PER_WORKER
+    requested = _requested_workers()
+    if requested is not None:
+        wanted = workers_for(num_records, requested)  # validated as there
+        if wanted == 1:  # one process: no worker processes at all
+            return 0
+    else:
+        wanted = num_records // MIN_RECORDS_PER_WORKER
     return max(0, min(wanted, available_cpus() - busy_cpus))
 
 
@@ -286,11 +291,14 @@ class PartsTransform:
                  chunk_size: int = CHUNK, spill_dir: str | Path | None = None) -> None:
         parts = parts_of(source, workers)
         self.chunk_size = chunk_size
-        self._temp = tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=spill_dir)
-        self._dirs = [Path(self._temp.name) / f"rows-{p}" for p in range(parts)]
-        sent = vectorizer.lookup_copy() if hasattr(vectorizer, "lookup_copy") else vectorizer
-        self._pool: ProcessPoolExecutor | None = _start_pool(parts)
+        self._pool: ProcessPoolExecutor | None = None
+        # a worker killed mid-write may leave files behind for a moment: never an error
+        self._temp = tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=spill_dir,
+                                                 ignore_cleanup_errors=True)
         try:
+            self._dirs = [Path(self._temp.name) / f"rows-{p}" for p in range(parts)]
+            sent = vectorizer.lookup_copy() if hasattr(vectorizer, "lookup_copy") else vectorizer
+            self._pool = _start_pool(parts)
             self._futures = [self._pool.submit(_transform_part, sent, source, labels, p, parts,
                                                chunk_size, self._dirs[p]) for p in range(parts)]
         except BaseException:
@@ -324,7 +332,11 @@ class PartsTransform:
                 pool.shutdown(wait=True)
                 _LIVE.discard(pool)
             else:
+                processes = list((getattr(pool, "_processes", None) or {}).values())
                 stop_pools([pool])
+                for process in processes:  # dead before their spills are removed
+                    with contextlib.suppress(OSError, ValueError, AssertionError):
+                        process.join(timeout=10)
         self._temp.cleanup()
 
 
@@ -345,7 +357,7 @@ def _spill(batches: Iterable[SparseBatch], out_dir: Path) -> None:
     """Write ``batches`` to ``out_dir`` in the cache format (a part's spill, read back in order)."""
     from textbatch.features.cache import CacheWriter
 
-    with CacheWriter(out_dir) as spill:
+    with CacheWriter(out_dir, durable=False) as spill:
         for batch in batches:
             spill.append(batch)
         spill.finish({})

@@ -154,14 +154,30 @@ def _vectorize_meanwhile(test: Split | None, labels: LabelSet, vectorizer: Vecto
     starts any thread; the workers are stopped when the ``with`` block ends."""
     if test is None or not dist.is_rank_zero:
         return contextlib.nullcontext()
-    from textbatch.models.registry import training_cpus
     from textbatch.pipeline.fit_pool import PartsTransform, spare_workers
 
-    workers = spare_workers(test.num_records,
-                            training_cpus(config.model.name, config.train.device))
+    workers = spare_workers(test.num_records, _training_cpus(config))
     if workers < 1:
         return contextlib.nullcontext()
     return PartsTransform(vectorizer, test.source, labels, workers, EVAL_BATCH, spill_dir=out)
+
+
+def _training_cpus(config: RunConfig) -> int:
+    """CPUs a training run keeps busy: its loader's worker processes, plus 1 on a GPU (the loop
+    feeding it) or for a model whose CPU step runs on one thread (``one_thread``: the MLP), else
+    torch's intra-op threads (at most the CPUs)."""
+    import torch
+
+    from textbatch.models.registry import model_class
+    from textbatch.pipeline.fit_pool import available_cpus
+    from textbatch.train.seeds import pick_device
+
+    if (pick_device(config.train.device).type != "cpu"
+            or getattr(model_class(config.model.name), "one_thread", False)):
+        threads = 1
+    else:
+        threads = min(available_cpus(), torch.get_num_threads())
+    return threads + config.stream.num_workers
 
 
 def _claim(out: Path, dist: DistContext, overwrite: bool) -> None:
@@ -276,6 +292,7 @@ def _explore(source: TextSource) -> dict[str, Any]:
             break
         for record in source.read_block(index):
             stats.update(record)
+    source.close()  # its read-ahead thread and file, before any worker process is forked
     samples, median = len(source), stats.median_words_per_sample
     return {"num_samples": samples, "median_words_per_sample": median,
             "median_from_samples": stats.num_samples, "sw_ratio": sw_ratio(samples, median),

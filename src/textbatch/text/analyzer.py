@@ -6,9 +6,11 @@ decode_error="replace")`` exactly (lowercase, then NFKD accent stripping, then t
 that analyzer and our NgramVectorizer is tested against it.
 
 Tokenizing is the floor every pass pays, so the batch path avoids per-token Python work where it
-can: accents are stripped only for non-ASCII texts (one C-level ``isascii`` check), tokens are
-found with one compiled ``findall`` per text, and vectorizers map tokens to integer ids with a dict
-and build n-gram ids arithmetically in numpy (see ``features.ngram``) instead of joining strings.
+can: accents are stripped only for non-ASCII texts (one C-level ``isascii`` check), the tokens of
+ASCII texts are found by one ``bytes.translate`` per batch and pyarrow's whitespace split (others
+by one compiled ``findall`` per text), and vectorizers map distinct tokens to integer ids with a
+dict and build n-gram ids arithmetically in numpy (see ``features.ngram``) instead of joining
+strings.
 """
 
 from __future__ import annotations
@@ -96,13 +98,16 @@ class Analyzer:
         ``lookup`` maps a list of token strings to int64 ids (a vocabulary with -1 for unknown
         tokens, or an interning table while counting). It is called once or twice per batch with
         distinct tokens for ASCII texts, so the per-token work stays in C: texts that are ASCII
-        after normalization are lowercased, split and dictionary-encoded by pyarrow (for ASCII,
-        ``\\w`` is ``[0-9A-Za-z_]`` in both Python's re and RE2, so the tokens are identical);
-        the rest go through Python's ``re`` exactly as scikit-learn does.
+        after normalization (lowercasing, then accent stripping, as scikit-learn does: a letter
+        that NFKD turns into an upper-case ASCII one stays upper case) are split by one
+        ``bytes.translate`` and pyarrow, and their tokens dictionary-encoded (for ASCII, ``\\w``
+        is ``[0-9A-Za-z_]``, so the tokens are identical); the rest go through Python's ``re``
+        exactly as scikit-learn does.
         """
         if not self._fast:
             return self._encode_python(texts, range(len(texts)), lookup, len(texts))
-        normalized = [t if isinstance(t, str) and t.isascii() else self.normalize(t) for t in texts]
+        normalized = [t.lower() if isinstance(t, str) and t.isascii() else self.normalize(t)
+                      for t in texts]
         is_ascii = np.fromiter((t.isascii() for t in normalized), bool, len(normalized))
         ascii_rows = np.flatnonzero(is_ascii)
         ids_a, counts_a = _encode_ascii([normalized[i] for i in ascii_rows], lookup)
@@ -132,17 +137,16 @@ class Analyzer:
 
 Lookup = Callable[[list[str]], np.ndarray]
 
-# ASCII bytes -> themselves when a word character (``[0-9a-z_]``, upper case folded to lower),
-# else a space: after one ``bytes.translate``, whitespace-split pieces of two or more characters
-# are exactly the matches of ``(?u)\b\w\w+\b`` on the lowercased ASCII text.
-_WORD_BYTES = bytes(
-    (c | 0x20 if 65 <= c <= 90 else c) if chr(c).isascii() and (chr(c).isalnum() or c == 95)
-    else 32 for c in range(256))
+# ASCII bytes -> themselves when a word character (``[0-9A-Za-z_]``), else a space: after one
+# ``bytes.translate``, whitespace-split pieces of two or more characters are exactly the matches
+# of ``(?u)\b\w\w+\b`` on the ASCII text.
+_WORD_BYTES = bytes(c if chr(c).isascii() and (chr(c).isalnum() or c == 95) else 32
+                    for c in range(256))
 
 
 def _encode_ascii(texts: list[str], lookup: Lookup) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and per-text token counts of ASCII texts: one ``bytes.translate`` over the batch
-    (lowercase, separators to spaces), then pyarrow splits and dictionary-encodes the tokens
+    """Ids and per-text token counts of (normalized) ASCII texts: one ``bytes.translate`` over
+    the batch (separators to spaces), then pyarrow splits and dictionary-encodes the tokens
     (three times faster than a regex split)."""
     if not texts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
