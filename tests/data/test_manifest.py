@@ -70,6 +70,25 @@ def test_split_counts_match_the_records_read(shards):
         assert sum(per_label.values()) == len(val_texts)
 
 
+def test_words_per_record_match_the_guide_measure_and_survive_the_cache(tmp_path):
+    """The manifest's histogram of ``len(text.split())`` is exact (the S/W rule's median reads
+    no text) and comes back from the cache unchanged."""
+    from collections import Counter
+
+    from textbatch.explore import median_from_histogram
+
+    rows = [("1", "", " ".join(["w"] * (i % 7 + 1)) + "\\nsecond line") for i in range(30)]
+    shard = str(write_zhang(tmp_path / "w.csv", rows))
+    built = Manifest.build([shard], ReadConfig(), block_size=4)
+    texts = [r.text for i in range(built.num_blocks) for r in TextSource(built).read_block(i)]
+    expected = Counter(len(text.split()) for text in texts)
+    assert built.words_per_record == expected and sum(expected.values()) == 30
+    cached = Manifest.build([shard], ReadConfig(), block_size=4)
+    assert cached.words_per_record == expected
+    assert median_from_histogram(cached.words_per_record) == float(np.median(
+        [len(t.split()) for t in texts]))
+
+
 def test_blocks_are_read_by_seeking(shards):
     manifest = Manifest.build(shards, ReadConfig(), block_size=5)
     source = TextSource(manifest)

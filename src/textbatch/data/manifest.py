@@ -4,7 +4,8 @@ Per shard it records the number of records, a ``Position`` every ``block_size`` 
 points ``TextSource`` reads blocks from), a per-block histogram of the 100 stable-hash split
 buckets (so the size of any ``val_fraction`` split, per block, is known without re-reading), label
 counts per bucket (a record with several labels counts once under each), how many records carry
-several labels, and bad records skipped by reason. That is enough for ``steps_per_epoch``,
+several labels, a histogram of words per record (``len(text.split())``, the guide's measure: the
+S/W rule's median without another pass) and bad records skipped by reason. That is enough for ``steps_per_epoch``,
 ``validation_steps``, class weights and the epoch plan before any training starts.
 
 Each shard's manifest is cached as ``<key>.json`` + ``<key>.{positions,buckets}.npy`` under
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -37,7 +39,7 @@ from textbatch.data.split import (
 from textbatch.errors import ConfigError, DataError
 from textbatch.io import atomic_write, redact
 
-VERSION = 2  # 2: multi-label records counted under each label, plus ``multi_label``
+VERSION = 3  # 2: multi-label records counted under each label, plus ``multi_label``; 3: words
 VAL = DEFAULT_VAL_FRACTION
 HEAD_BYTES = 64 * 1024
 Progress = Callable[[int], object]  # called with the number of records just scanned
@@ -65,6 +67,7 @@ class ShardManifest:
     # records with 2+ labels, the most labels on one record, and the line of the first such one
     multi_label: dict[str, int] = field(
         default_factory=lambda: {"records": 0, "max_labels": 0, "first_line": 0})
+    words: dict[int, int] = field(default_factory=dict)  # words per record -> records
 
     @property
     def num_blocks(self) -> int:
@@ -74,7 +77,7 @@ class ShardManifest:
         return {
             "version": VERSION, "url": redact(self.url), "key": self.key,
             "num_records": self.num_records, "skipped": self.skipped, "classes": self.classes,
-            "multi_label": self.multi_label,
+            "multi_label": self.multi_label, "words": sorted(self.words.items()),
             "labels": [{"label": k, "first_line": self.first_lines[k], "buckets": v.tolist()}
                        for k, v in self.label_buckets.items()],
         }
@@ -85,7 +88,8 @@ class ShardManifest:
         labels = {e["label"]: np.asarray(e["buckets"], np.int64) for e in data["labels"]}
         lines = {e["label"]: int(e["first_line"]) for e in data["labels"]}
         return cls(url, data["key"], int(data["num_records"]), positions, buckets, labels, lines,
-                   dict(data["skipped"]), data["classes"], dict(data["multi_label"]))
+                   dict(data["skipped"]), data["classes"], dict(data["multi_label"]),
+                   {int(w): int(n) for w, n in data["words"]})
 
 
 # -- cache key -------------------------------------------------------------------------------
@@ -141,6 +145,7 @@ def scan_shard(url: str, reader, read_config: ReadConfig, block_size: int, key: 
     labels: dict[str | None, list[int]] = {}
     first_lines: dict[str | None, int] = {}
     multi = {"records": 0, "max_labels": 0, "first_line": 0}
+    words: dict[int, int] = {}
     row: list[int] = []
     count = 0
     for position, record in reader.read(url, bad, None):
@@ -152,6 +157,8 @@ def scan_shard(url: str, reader, read_config: ReadConfig, block_size: int, key: 
             rows.append(row)
         b = bucket(record.text)
         row[b] += 1
+        size = len(record.text.split())
+        words[size] = words.get(size, 0) + 1
         for name in record.labels or (record.label,):
             per_label = labels.get(name)
             if per_label is None:
@@ -167,7 +174,7 @@ def scan_shard(url: str, reader, read_config: ReadConfig, block_size: int, key: 
         url, key, count, np.asarray(positions, np.int64).reshape(-1, 2),
         np.asarray(rows, np.uint32).reshape(-1, NUM_BUCKETS),
         {k: np.asarray(v, np.int64) for k, v in labels.items()}, first_lines,
-        dict(sorted(bad.counts.items())), reader.classes(url), multi)
+        dict(sorted(bad.counts.items())), reader.classes(url), multi, words)
 
 
 def _count_multi(multi: dict[str, int], record) -> None:
@@ -282,6 +289,14 @@ class Manifest:
                 "max_labels": max([s.multi_label["max_labels"] for s in self.shards] + [0]),
                 "path": redact(first.url) if first else None,
                 "line": first.multi_label["first_line"] if first else None}
+
+    @property
+    def words_per_record(self) -> Counter:
+        """How many records have each number of words, over all shards (every split)."""
+        total: Counter = Counter()
+        for shard in self.shards:
+            total.update(shard.words)
+        return total
 
     @property
     def skipped(self) -> dict[str, int]:

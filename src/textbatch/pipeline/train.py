@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from textbatch.train.collectives import DistContext
 
 EVAL_BATCH = 2_048
-EXPLORE_RECORDS = 10_000  # records read to estimate the median words per sample
 
 
 @dataclass
@@ -280,22 +279,15 @@ def _pretrained(config: RunConfig, vectorizer: Any, verbose: int) -> Any:
 
 
 def _explore(source: TextSource) -> dict[str, Any]:
-    """The guide's S/W rule: samples from the manifest (exact), the median words per sample from
-    the first EXPLORE_RECORDS records (read in order: a gzip shard cannot seek cheaply). The rule's
-    threshold is usually a factor of ~10 away (IMDB: S/W = 144), far beyond sampling error; use
-    ``textbatch explore`` for the exact median."""
-    from textbatch.explore import TextStats, recommend_model, sw_ratio
+    """The guide's S/W rule: samples of the training split from the manifest, and the median
+    words per sample over every record of the training files (counted by the manifest's scan,
+    so no pass is read here; ``textbatch explore`` gives the other statistics)."""
+    from textbatch.explore import median_from_histogram, recommend_model, sw_ratio
 
-    stats = TextStats()
-    for index in range(len(source.block_sizes)):
-        if stats.num_samples >= EXPLORE_RECORDS:
-            break
-        for record in source.read_block(index):
-            stats.update(record)
-    source.close()  # its read-ahead thread and file, before any worker process is forked
-    samples, median = len(source), stats.median_words_per_sample
+    words = source.manifest.words_per_record
+    samples, median = len(source), median_from_histogram(words)
     return {"num_samples": samples, "median_words_per_sample": median,
-            "median_from_samples": stats.num_samples, "sw_ratio": sw_ratio(samples, median),
+            "median_from_samples": sum(words.values()), "sw_ratio": sw_ratio(samples, median),
             "recommended_model": recommend_model(samples, median)}
 
 
