@@ -174,6 +174,14 @@ def test_workers_for_small_sources_env_and_errors(monkeypatch):
         workers_for(100, requested=0)
 
 
+def test_a_validation_split_counts_the_records_it_reads(imdb_source):
+    """The validation tenth of a file is found by reading all of it: the pool is sized by that."""
+    source, _ = imdb_source
+    val = TextSource(source.manifest, "val", 0.1)
+    assert len(val) < 400 and fit_pool.records_read(val) == 2000
+    assert fit_pool.records_read(source) == 2000
+
+
 def test_spare_workers_use_only_idle_cpus(monkeypatch):
     monkeypatch.delenv(fit_pool.WORKERS_ENV, raising=False)
     monkeypatch.delenv("WORLD_SIZE", raising=False)

@@ -120,6 +120,15 @@ def _under_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1") or 1) > 1
 
 
+def records_read(source: BlockSource) -> int:
+    """Records a pass over ``source`` reads: those of every split for a stable-hash split of a
+    manifest (the validation tenth is found by reading all of its blocks), else its own."""
+    manifest = getattr(source, "manifest", None)
+    if manifest is not None and getattr(source, "split", "all") != "all":
+        return manifest.num_records()
+    return int(np.sum(source.block_sizes))
+
+
 def parts_of(source: BlockSource, workers: int) -> int:
     """How many parts ``source`` is cut into for ``workers`` processes (never an empty part)."""
     return max(1, min(workers, len(source.block_sizes)))
@@ -269,7 +278,7 @@ def transform_in_parts(vectorizer: Any, source: BlockSource, labels: LabelSet,
                        spill_dir: str | Path | None = None) -> Iterator[SparseBatch]:
     """Labelled rows of ``source`` in order, vectorized by the fitted ``vectorizer`` in worker
     processes (one when the source is small or ``workers`` is 1: then no pool, no spill)."""
-    workers = workers_for(int(np.sum(source.block_sizes)), workers)
+    workers = workers_for(records_read(source), workers)
     if parts_of(source, workers) == 1:
         yield from vectorizer.iter_transform(record_chunks(source, labels, chunk_size)())
         return
