@@ -10,10 +10,6 @@ resume keeps working) and nothing else holds random state. GPUs keep ``F.dropout
 ``masked_relu`` is ``relu(z) * mask`` with the multiply done in place and a backward that is
 one ``threshold_backward`` (the mask's own backward multiply is folded into it): the padding
 mask of every separable convolution used to add two full passes per step.
-
-``embedding`` is ``F.embedding`` whose CPU backward is one ``index_add_`` into a zeroed table
-instead of ``embedding_dense_backward`` (which sorts the token ids first): 6.8 -> 3.1 ms per
-step for sepCNN's 20,000 x 200 table at Amazon-like widths (128 x 120 tokens), ~6% of a step.
 """
 
 from __future__ import annotations
@@ -84,26 +80,3 @@ def masked_relu(z: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     if not z.requires_grad:
         return torch.relu(z).mul_(mask)
     return _MaskedRelu.apply(z, mask)
-
-
-class _Embedding(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, tokens: torch.Tensor, table: torch.Tensor, padding_idx: int) -> torch.Tensor:
-        ctx.save_for_backward(tokens)
-        ctx.shape, ctx.dtype, ctx.padding_idx = table.shape, table.dtype, padding_idx
-        return F.embedding(tokens, table, padding_idx)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        (tokens,) = ctx.saved_tensors
-        table_grad = grad.new_zeros(ctx.shape, dtype=ctx.dtype)
-        table_grad.index_add_(0, tokens.reshape(-1), grad.reshape(-1, ctx.shape[1]).to(ctx.dtype))
-        table_grad[ctx.padding_idx] = 0  # the padding row never learns (F.embedding's rule)
-        return None, table_grad, None
-
-
-def embedding(tokens: torch.Tensor, table: torch.Tensor, padding_idx: int) -> torch.Tensor:
-    """``F.embedding(tokens, table, padding_idx)``; on a CPU, with the cheap backward above."""
-    if table.device.type != "cpu" or not table.requires_grad:
-        return F.embedding(tokens, table, padding_idx)
-    return _Embedding.apply(tokens, table, padding_idx)

@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from textbatch.config import ModelConfig
-from textbatch.models.fused import dropout, embedding, masked_relu
+from textbatch.models.fused import dropout, masked_relu
 
 BIAS_RANGE = 0.05  # Keras "random_uniform", as the guide's bias_initializer
 PADDING_ID = 0
@@ -108,8 +108,7 @@ class SepCNN(nn.Module):
         # (the all-real check is skipped on GPUs: it would wait for the device every step)
         skip = not tokens.is_cuda and bool(real.all())
         mask = None if skip else real.unsqueeze(2).to(torch.float32)
-        # [n, length, channels]; padding rows are zero
-        x = embedding(tokens, self.embedding.weight, PADDING_ID)
+        x = self.embedding(tokens)  # [n, length, channels]; padding rows are zero
         for block in self.blocks:
             x = dropout(x, self.dropout_rate, self.training)
             for conv in block:
