@@ -22,6 +22,7 @@ from textbatch.config import ReadConfig
 from textbatch.data.chunked import chunked
 from textbatch.models.table import SW_THRESHOLD, model_for_sw  # noqa: F401 (SW_THRESHOLD: API)
 from textbatch.readers.base import BadRecords, Record
+from textbatch.text.analyzer import count_words
 
 
 
@@ -60,7 +61,7 @@ class TextStats:
         for name in record.labels or (record.label,):
             self.samples_per_class[name] += 1
         self.labels_per_sample[len(record.label_names)] += 1
-        self.words_per_sample[len(record.text.split())] += 1
+        self.words_per_sample[count_words(record.text)] += 1
 
     def merge(self, other: "TextStats") -> None:
         self.samples_per_class.update(other.samples_per_class)

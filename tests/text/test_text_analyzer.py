@@ -69,3 +69,18 @@ def test_strip_accents_matches_sklearn_beyond_latin():
 def test_pickles_for_dataloader_workers():
     analyzer = pickle.loads(pickle.dumps(Analyzer((1, 2))))
     assert analyzer.ngrams("Hello big World") == ["hello", "big", "world", "hello big", "big world"]
+
+
+def test_count_words_is_len_of_split():
+    """The guide's words per sample (``len(text.split())``), also for every ASCII whitespace
+    character Python splits on (\\x1c-\\x1f too) and for non-ASCII spaces."""
+    import random
+
+    from textbatch.text.analyzer import count_words
+
+    rng = random.Random(0)
+    alphabet = [chr(c) for c in range(128)] + ["é", "\u00a0", "\u2003", "東"]
+    texts = ["", " ", "one", " two  words ", "\x1ca\x1fb\x0bc"] + [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    for text in texts:
+        assert count_words(text) == len(text.split()), repr(text)

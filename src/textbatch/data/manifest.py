@@ -38,6 +38,7 @@ from textbatch.data.split import (
 )
 from textbatch.errors import ConfigError, DataError
 from textbatch.io import atomic_write, redact
+from textbatch.text.analyzer import count_words
 
 VERSION = 3  # 2: multi-label records counted under each label, plus ``multi_label``; 3: words
 VAL = DEFAULT_VAL_FRACTION
@@ -157,7 +158,7 @@ def scan_shard(url: str, reader, read_config: ReadConfig, block_size: int, key: 
             rows.append(row)
         b = bucket(record.text)
         row[b] += 1
-        size = len(record.text.split())
+        size = count_words(record.text)
         words[size] = words.get(size, 0) + 1
         for name in record.labels or (record.label,):
             per_label = labels.get(name)

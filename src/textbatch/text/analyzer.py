@@ -39,6 +39,19 @@ def strip_accents_unicode(text: str) -> str:
     return normalized
 
 
+# ASCII byte -> b" " for what ``str.split()`` splits on, b"x" for anything else.
+_SPACE_OR_X = bytes(32 if chr(c).isspace() else 120 for c in range(128)) + b"x" * 128
+
+
+def count_words(text: str) -> int:
+    """``len(text.split())``, the guide's words per sample, without building the list: for ASCII
+    text one ``bytes.translate`` and a count of word starts (~10x faster on reviews)."""
+    if not text.isascii():
+        return len(text.split())
+    marks = text.encode("ascii").translate(_SPACE_OR_X)
+    return marks.count(b" x") + (marks[:1] == b"x")
+
+
 class Analyzer:
     """Lowercase, strip accents, find word tokens, make n-grams over ``ngram_range``.
 
