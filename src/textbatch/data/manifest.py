@@ -5,8 +5,9 @@ points ``TextSource`` reads blocks from), a per-block histogram of the 100 stabl
 buckets (so the size of any ``val_fraction`` split, per block, is known without re-reading), label
 counts per bucket (a record with several labels counts once under each), how many records carry
 several labels, a histogram of words per record (``len(text.split())``, the guide's measure: the
-S/W rule's median without another pass) and bad records skipped by reason. That is enough for ``steps_per_epoch``,
-``validation_steps``, class weights and the epoch plan before any training starts.
+S/W rule's median without another pass) and bad records skipped by reason. That is enough for
+``steps_per_epoch``, ``validation_steps``, class weights, the model choice and the epoch plan
+before any training starts.
 
 Each shard's manifest is cached as ``<key>.json`` + ``<key>.{positions,buckets}.npy`` under
 ``$TEXTBATCH_CACHE_DIR/manifests`` (default ``~/.cache/textbatch/manifests``). The key hashes the
