@@ -216,6 +216,26 @@ def test_parts_transform_started_early_gives_the_same_rows(tmp_path, imdb_source
     assert not list(fit_pool._LIVE)
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_parts_transform_workers_exit_once_their_parts_are_done(tmp_path, imdb_source):
+    """Workers that finished (the test set, long before training ends) do not linger holding
+    memory; their rows stay readable until ``close``."""
+    source, labels = imdb_source
+    vectorizer = fit_vectorizer(source, labels, VectorizeConfig(top_k=500), workers=1)
+    with PartsTransform(vectorizer, source, labels, 2, 300, spill_dir=tmp_path) as early:
+        pids = list(early._pool._processes)
+        for future in early._futures:
+            future.result()
+        deadline = time.monotonic() + 30
+        while not all(map(_dead, pids)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(map(_dead, pids))  # gone before anything was read
+        rows = list(early.batches())
+    assert sum(len(batch) for batch in rows) == 2000
+    assert not list(tmp_path.glob("textbatch-spill-*"))
+    assert not list(fit_pool._LIVE)
+
+
 def _sleeping_part(*args) -> None:
     """A worker's part that would take a minute (inherited by the forked workers)."""
     time.sleep(60)

@@ -39,6 +39,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import weakref
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -310,6 +311,7 @@ class PartsTransform:
             self._pool = _start_pool(parts)
             self._futures = [self._pool.submit(_transform_part, sent, source, labels, p, parts,
                                                chunk_size, self._dirs[p]) for p in range(parts)]
+            _release_when_done(self._pool, self._futures)
         except BaseException:
             self.close()
             raise
@@ -347,6 +349,24 @@ class PartsTransform:
                     with contextlib.suppress(OSError, ValueError, AssertionError):
                         process.join(timeout=10)
         self._temp.cleanup()
+
+
+def _release_when_done(pool: ProcessPoolExecutor, futures: list) -> None:
+    """Let ``pool``'s workers exit as soon as every one of ``futures`` is done, so that workers
+    that finished early (the test set, vectorized while a model trains for hours) do not hold
+    their memory until their rows are read. Their spills stay until ``close``."""
+    pending = set(range(len(futures)))
+    lock = threading.Lock()
+
+    def finished(index: int) -> None:
+        with lock:
+            pending.discard(index)
+            last = not pending
+        if last:  # in the pool's own thread (or this one): shutdown does not wait there
+            pool.shutdown(wait=False)
+
+    for index, future in enumerate(futures):
+        future.add_done_callback(lambda _, index=index: finished(index))
 
 
 def _transform_part(vectorizer: Any, source: BlockSource, labels: LabelSet, part: int,
