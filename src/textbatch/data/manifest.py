@@ -42,6 +42,10 @@ from textbatch.io import atomic_write, redact
 from textbatch.text.analyzer import count_words
 
 VERSION = 3  # 2: multi-label records counted under each label, plus ``multi_label``; 3: words
+# The key scheme stays at 2 while only the content grows: a run's checkpoint fingerprint holds
+# its shards' keys, so a new content version must not make an upgraded textbatch refuse to
+# resume it. An entry of another content version under the same key is rescanned (load_cached).
+KEY_VERSION = 2
 VAL = DEFAULT_VAL_FRACTION
 HEAD_BYTES = 64 * 1024
 Progress = Callable[[int], object]  # called with the number of records just scanned
@@ -130,7 +134,7 @@ def _mtime(info: dict) -> object:
 def shard_key(url: str, read_config: ReadConfig, block_size: int,
               classes: list[str] | None) -> str:
     """The cache key of a shard's manifest: changes whenever the scan could give another result."""
-    parts = {"version": VERSION, "url": redact(url), "file": _file_state(url),
+    parts = {"version": KEY_VERSION, "url": redact(url), "file": _file_state(url),
              "read": read_config.to_dict(), "block_size": block_size, "classes": classes}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
