@@ -11,10 +11,10 @@ size the announced times, never the decision.
 from __future__ import annotations
 
 # sepCNN, the guide's sizes, length-bucketed batches, float32: token positions per second of a
-# whole epoch (validation included). Measured on a quiet 2-core machine (2026-12-06, bands 2.0):
-# IMDB ~1,120 records/s x ~230 tokens, the Amazon-Full-like 3M corpus 2,209 records/s x ~96
-# tokens (bench/sequence_scale.py).
-SEPCNN_CPU_TOKENS_PER_SECOND = 230_000.0
+# whole epoch (validation included). Measured on a quiet 2-core machine (2026-12-06, bands 1.4):
+# IMDB 1,138-1,303 records/s x ~230 tokens, the Amazon-Full-like 3M corpus 3,040 records/s x
+# ~96 tokens (bench/sequence_scale.py's corpus).
+SEPCNN_CPU_TOKENS_PER_SECOND = 280_000.0
 # The n-gram MLP from its cache, a whole epoch (bench/sequence_scale.py, 300k rows: 53.5k/s).
 MLP_CPU_RECORDS_PER_SECOND = 53_000.0
 MAX_SEQUENCE_LENGTH = 500
