@@ -166,14 +166,20 @@ def _start_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def stop_pools(pools: list[ProcessPoolExecutor] | None = None) -> None:
-    """Kill the workers of ``pools`` (default: every live pool) and drop their queued work.
-    An error exit calls it: waiting on idle workers would hang the exit."""
+    """Kill the workers of ``pools`` (default: every live pool), drop their queued work and
+    wait until the killed workers are gone (so nothing writes to their spills any more). An
+    error exit calls it: waiting on idle workers to finish would hang the exit."""
+    killed = []
     for pool in list(_LIVE) if pools is None else pools:
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             with contextlib.suppress(OSError, ValueError):
                 process.kill()
+                killed.append(process)
         pool.shutdown(wait=False, cancel_futures=True)
         _LIVE.discard(pool)
+    for process in killed:  # the pool's own thread may reap one first: not an error
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            process.join(timeout=10)
 
 
 def _worker_start(parent: int) -> None:
@@ -343,11 +349,7 @@ class PartsTransform:
                 pool.shutdown(wait=True)
                 _LIVE.discard(pool)
             else:
-                processes = list((getattr(pool, "_processes", None) or {}).values())
-                stop_pools([pool])
-                for process in processes:  # dead before their spills are removed
-                    with contextlib.suppress(OSError, ValueError, AssertionError):
-                        process.join(timeout=10)
+                stop_pools([pool])  # the workers are dead before their spills are removed
         self._temp.cleanup()
 
 
