@@ -25,6 +25,13 @@ if TYPE_CHECKING:  # torch is imported where tensors are made, not by every vect
 PAD_MULTIPLE = 8
 
 
+def padded_width(longest: int, max_length: int) -> int:
+    """The width a batch whose longest record has ``longest`` ids is padded to: rounded up to a
+    multiple of ``PAD_MULTIPLE``, capped at ``max_length``, at least 1."""
+    rounded = -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE
+    return max(1, min(max_length, rounded))
+
+
 @dataclass
 class SparseBatch:
     """``ids`` int64 [nnz], ``weights`` float32 [nnz], ``offsets`` int64 [n + 1] (CSR indptr),
@@ -73,9 +80,7 @@ class SparseBatch:
     def sequence_width(self, max_length: int) -> int:
         """The width ``sequences(max_length)`` pads to: the longest record rounded up to a
         multiple of ``PAD_MULTIPLE``, capped at ``max_length``, at least 1."""
-        longest = int(np.diff(self.offsets).max()) if len(self) else 0
-        rounded = -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE
-        return max(1, min(max_length, rounded))
+        return padded_width(int(np.diff(self.offsets).max()) if len(self) else 0, max_length)
 
     def _pad(self, length: int, cut: str, align: str, pad_id: int = 0) -> np.ndarray:
         """[n, length] ids: each record cut to ``length`` on the ``cut`` side ("pre" keeps its

@@ -8,7 +8,7 @@ from typing import Callable, Mapping
 import torch
 from torch import nn
 
-from textbatch.features.batch import PAD_MULTIPLE, SparseBatch
+from textbatch.features.batch import SparseBatch, padded_width
 
 # Token positions one no-grad sequence forward takes at once: a [positions, 200] float tensor
 # is ~51 MB. Scoring 2,048 IMDB reviews padded to 500 in one go peaked at 3-4 GB RSS.
@@ -46,9 +46,9 @@ def batch_probabilities(model: nn.Module, batch: SparseBatch | Mapping[str, torc
 def chunked_logits(forward: Callable[..., torch.Tensor], inputs: Mapping[str, torch.Tensor],
                    positions: int = EVAL_POSITIONS) -> torch.Tensor:
     """``forward(**inputs)`` without gradients; a ``tokens`` batch (left-aligned, 0 = padding)
-    is scored in chunks of similar length, each cut to its own longest record (rounded up to a
-    multiple of ``PAD_MULTIPLE``: few distinct shapes for oneDNN to build), so memory stays
-    at ``positions`` token positions and short records skip the batch's padding. Exact for
+    is scored in chunks of similar length, each cut to its own longest record (rounded up as
+    ``padded_width`` does: few distinct shapes for oneDNN to build), so memory stays at
+    ``positions`` token positions and short records skip the batch's padding. Exact for
     models whose logits ignore padding (the masked sepCNN); rows come back in input order.
     Rows padded at the front (``SparseBatch.padded(..., "pre")``) are scored in one pass."""
     tokens = inputs.get("tokens")
@@ -61,7 +61,7 @@ def chunked_logits(forward: Callable[..., torch.Tensor], inputs: Mapping[str, to
     parts, start = [], 0
     while start < len(order):
         longest = max(int(lengths[order[start]]), 1)
-        width = min(tokens.shape[1], -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE)
+        width = padded_width(longest, tokens.shape[1])
         stop = min(len(order), start + max(1, positions // width))
         rows = order[start:stop]
         parts.append(forward(tokens=tokens[rows, :width]))
