@@ -122,6 +122,25 @@ def test_scoring_in_length_chunks_equals_one_forward_and_keeps_row_order():
     assert torch.allclose(chunked, whole, atol=1e-5)
 
 
+def test_chunks_of_one_width_share_one_shape_so_few_primitives_are_built():
+    """A short last chunk repeats a row rather than making a new (rows, width) shape; rows per
+    chunk never pass EVAL_ROWS, and the scores are still each row's own."""
+    from textbatch.models.predict import EVAL_ROWS, chunked_logits
+
+    model, batch, forward, calls = chunk_setup(3, 300, 40)
+    tokens = batch.to_tensors(500)[0]["tokens"]
+    with torch.no_grad():
+        whole = model(tokens=tokens)
+        chunked = chunked_logits(forward, {"tokens": tokens}, positions=4_000)
+    rows_of_width: dict[int, set[int]] = {}
+    for rows, width in calls:
+        rows_of_width.setdefault(width, set()).add(rows)
+    assert all(len(sizes) == 1 for sizes in rows_of_width.values()), rows_of_width
+    assert max(rows for rows, _ in calls) <= EVAL_ROWS
+    assert sum(rows for rows, _ in calls) > len(tokens)  # some chunk was filled up
+    assert torch.allclose(chunked, whole, atol=1e-5)
+
+
 def test_front_padded_tokens_are_scored_in_one_pass_not_cut():
     from textbatch.models.predict import chunked_logits
 

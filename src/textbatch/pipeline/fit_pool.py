@@ -157,7 +157,6 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
 def _start_pool(workers: int) -> ProcessPoolExecutor:
     """Forked workers on Linux (no re-import, start-up in milliseconds); spawned elsewhere,
     where fork is unsafe (macOS) or absent. Registered for ``stop_pools``."""
-    _wait_for_import_threads()
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
                                initializer=_worker_start, initargs=(os.getpid(),))
@@ -192,15 +191,6 @@ def _worker_start(parent: int) -> None:
             ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
-
-
-def _wait_for_import_threads() -> None:
-    """Fork only after a background import (``plots.prewarm``) is done: a forked child must not
-    inherit an import lock held by a thread that does not exist in it."""
-    plots = sys.modules.get("textbatch.plots")
-    warming = getattr(plots, "_warming", None)
-    if warming is not None:
-        warming.join(timeout=120)
 
 
 # -- the n-gram fit ------------------------------------------------------------------------------

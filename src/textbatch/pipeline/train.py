@@ -101,11 +101,7 @@ def train(request: TrainRequest) -> dict[str, Any]:
 
     # the test set is vectorized meanwhile, on the CPUs training leaves idle
     with _vectorize_meanwhile(splits.get("test"), labels, vectorizer, config, out,
-                              dist) as test_rows:
-        if dist.is_rank_zero:
-            from textbatch import plots
-
-            plots.prewarm()  # matplotlib's import overlaps training instead of following it
+                              dist) as test_rows, _background_plots(dist) as drawing:
         with timer.phase("train"):
             trainer, stopper = fit_model(
                 config, caches, out, request.verbose, checkpoints,
@@ -117,6 +113,7 @@ def train(request: TrainRequest) -> dict[str, Any]:
         metrics = _metrics(trainer, stopper, config)
         if not dist.is_rank_zero:  # rank 0 alone evaluates and writes artifacts
             return metrics
+        drawing.draw("history_plot", trainer.history.history, out / "plots" / "history.png")
         evaluation, thresholds = None, None
         with timer.phase("evaluate"):
             for name in ("val", "test"):
@@ -133,8 +130,12 @@ def train(request: TrainRequest) -> dict[str, Any]:
                                               tune=name == "val" and config.train.tune_thresholds)
                 thresholds = tuned if tuned is not None else thresholds
                 metrics.update(_split_metrics(name, evaluation, labels.multilabel))
+        if evaluation is not None and "confusion_matrix" in evaluation:  # single-label only
+            drawing.draw("confusion_plot", evaluation["confusion_matrix"], evaluation["classes"],
+                         out / "plots" / "confusion.png")
         with timer.phase("save"):
             _save(out, config, labels, vectorizer, trainer, metrics, evaluation, thresholds)
+            drawing.close()  # the plots are part of what a run saves
         report = _report(timer, trainer, splits, skipped, vectorizer, explored)
         if vectors is not None:
             report["pretrained_embeddings"] = {"file": vectors.path, "found": vectors.found,
@@ -159,6 +160,16 @@ def _vectorize_meanwhile(test: Split | None, labels: LabelSet, vectorizer: Vecto
     if workers < 1:
         return contextlib.nullcontext()
     return PartsTransform(vectorizer, test.source, labels, workers, EVAL_BATCH, spill_dir=out)
+
+
+def _background_plots(dist: DistContext) -> contextlib.AbstractContextManager:
+    """Rank 0's plots, drawn by a child process while training and evaluation go on
+    (``plots.BackgroundPlots``); other ranks draw none."""
+    if not dist.is_rank_zero:
+        return contextlib.nullcontext()
+    from textbatch import plots
+
+    return plots.BackgroundPlots()
 
 
 def _training_cpus(config: RunConfig) -> int:
@@ -369,16 +380,11 @@ def _metrics(trainer: Trainer, stopper: EarlyStopping, config: RunConfig) -> dic
 def _save(out: Path, config: RunConfig, labels: LabelSet, vectorizer: Vectorizer, trainer: Trainer,
           metrics: dict[str, Any], evaluation: dict[str, Any] | None,
           thresholds: np.ndarray | None = None) -> None:
-    from textbatch import plots
     from textbatch.artifacts import save_classifier
 
     save_classifier(out / "model", config, list(labels.names), vectorizer, trainer.model.cpu(),
                     thresholds=thresholds)
     _write_json(out / "metrics.json", metrics)
-    plots.history_plot(trainer.history.history, out / "plots" / "history.png")
-    if evaluation is not None and "confusion_matrix" in evaluation:  # single-label only
-        plots.confusion_plot(evaluation["confusion_matrix"], evaluation["classes"],
-                             out / "plots" / "confusion.png")
 
 
 def _report(timer: PhaseTimer, trainer: Trainer, splits: dict[str, Split],
