@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from textbatch import plots
+from textbatch.errors import TextbatchError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HISTORY = {"loss": [0.7, 0.4, 0.3], "val_loss": [0.6, 0.45, 0.5],
@@ -43,7 +44,7 @@ def test_a_failed_background_plot_is_an_error_naming_the_reason(tmp_path: Path) 
     blocker.write_text("a file where the plot's folder should be")
     drawing = plots.BackgroundPlots()
     drawing.draw("history_plot", HISTORY, blocker / "history.png")
-    with pytest.raises(RuntimeError, match="drawing the plots failed: .*Error"):
+    with pytest.raises(TextbatchError, match="drawing the plots failed: .*Error.*plots/"):
         drawing.close()
 
 

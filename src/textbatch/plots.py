@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from textbatch.errors import TextbatchError
 from textbatch.io import atomic_write
 
 # what BackgroundPlots may ask its child to draw (plot functions of this module)
@@ -56,8 +57,8 @@ class BackgroundPlots:
             pass
 
     def close(self) -> None:
-        """Wait until every plot asked for is written; a failed child is an error naming the
-        reason it gave."""
+        """Wait until every plot asked for is written; a failed child is a ``TextbatchError``
+        naming the reason it gave (the CLI prints it as one line, not a traceback)."""
         if self._child is None:
             return
         child, self._child = self._child, None
@@ -65,7 +66,9 @@ class BackgroundPlots:
         if child.returncode != 0:
             reason = errors.strip().splitlines()[-1] if errors.strip() else \
                 f"exit status {child.returncode}"
-            raise RuntimeError(f"drawing the plots failed: {reason}")
+            raise TextbatchError(f"drawing the plots failed: {reason}. The model and "
+                                 "metrics.json are written; only the PNGs under plots/ are "
+                                 "missing")
 
     def kill(self) -> None:
         """Stop the child without waiting for its plots (the run failed)."""
