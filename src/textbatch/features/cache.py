@@ -172,9 +172,12 @@ class CacheWriter:
 
 
 # Bytes gathered after which mapped pages are dropped, so a pass over the cache does not leave
-# it all mapped (fit's pass 2 over 3.6M rows: peak RSS 1,356 -> 350 MiB). Scattered reads still
-# map whole page-cache folios per touch (RssFile, shared and reclaimable, not heap).
-RELEASE_EVERY_BYTES = 64 << 20
+# it all mapped (fit's pass 2 over 3.6M rows: peak RSS 1,356 -> 350 MiB). Each scattered read
+# maps whole page-cache folios around it (fault-around), so 64 MiB gathered left ~110 MiB mapped
+# per cache; 4 MiB leaves ~35 MiB for ~25 us more per 128-row gather (1M-row cache, this machine),
+# and a run's peak no longer grows with its cache (issue 11). Mapped pages are RssFile: shared
+# and reclaimable, but they count in peak RSS.
+RELEASE_EVERY_BYTES = 4 << 20
 
 
 class CacheSource:
