@@ -42,14 +42,15 @@ def cpu_seconds() -> float:
 
 
 ALLOCATORS = ("keep", "trim200", "mmap2m", "mmap2m-thp")
-M_MMAP_THRESHOLD = -3
 
 
 def allocator_env(alloc: str) -> dict[str, str]:
     """The child's environment additions for an ALLOC (set before torch is imported)."""
     if alloc not in ALLOCATORS:
         raise SystemExit(f"unknown ALLOC {alloc!r}; known: {', '.join(ALLOCATORS)}")
-    env = {"TEXTBATCH_KEEP_FREED_MEMORY": "0"} if alloc.startswith("mmap") else {}
+    from textbatch.train.allocator import OPT_OUT
+
+    env = {OPT_OUT: "0"} if alloc.startswith("mmap") else {}
     return env | ({"THP_MEM_ALLOC_ENABLE": "1"} if alloc.endswith("thp") else {})
 
 
@@ -64,6 +65,7 @@ def measure(cache: Path, checkpoints: list[int], pad_multiple: int, alloc: str =
     from textbatch.features.cache import CacheSource
     from textbatch.models import build_model
     from textbatch.train import Trainer
+    from textbatch.train.allocator import M_MMAP_THRESHOLD
 
     batch_module.PAD_MULTIPLE = pad_multiple
     libc = ctypes.CDLL("libc.so.6")
@@ -90,8 +92,7 @@ def measure(cache: Path, checkpoints: list[int], pad_multiple: int, alloc: str =
     seconds = time.perf_counter() - start
     return {"rss": rss, "records_per_second": max(checkpoints) * BATCH / seconds,
             "cpu_seconds": cpu_seconds() - cpu, "widths": len(widths),
-            "cache_capacity": os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "-"),
-            "allocator": alloc}
+            "cache_capacity": os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "-")}
 
 
 def main() -> None:

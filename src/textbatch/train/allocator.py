@@ -18,6 +18,7 @@ import platform
 import sys
 
 M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3  # not set here; bench/sequence_memory.py's mmap variants set it
 M_MMAP_MAX = -4
 KEEP_BYTES = 512 << 20
 OPT_OUT = "TEXTBATCH_KEEP_FREED_MEMORY"  # "0": leave the C library's settings alone
