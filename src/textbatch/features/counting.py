@@ -82,7 +82,8 @@ def key_tokens(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def ngram_keys(ids: np.ndarray, offsets: np.ndarray, ngram_range: tuple[int, int]) -> tuple[
         np.ndarray, np.ndarray]:
     """Keys and row numbers of every n-gram of CSR token ids (ids < 0 are unknown tokens and
-    break n-grams). Supports n <= 2: the packing holds two token ids."""
+    break n-grams): every unigram first, then every bigram, each in row order (callers rely on
+    both). Supports n <= 2: the packing holds two token ids."""
     rows = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     known = ids >= 0
     parts_keys, parts_rows = [], []
