@@ -50,6 +50,7 @@ import numpy as np
 from textbatch.data.chunked import record_chunks
 from textbatch.data.views import RankBlocks
 from textbatch.errors import ConfigError
+from textbatch.pipeline import warmup
 
 if TYPE_CHECKING:
     from textbatch.data.labels import LabelSet
@@ -156,7 +157,9 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
 
 def _start_pool(workers: int) -> ProcessPoolExecutor:
     """Forked workers on Linux (no re-import, start-up in milliseconds); spawned elsewhere,
-    where fork is unsafe (macOS) or absent. Registered for ``stop_pools``."""
+    where fork is unsafe (macOS) or absent. Registered for ``stop_pools``. Never forks while the
+    warm-up thread imports (``warmup.wait``)."""
+    warmup.wait()
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
                                initializer=_worker_start, initargs=(os.getpid(),))
@@ -234,9 +237,10 @@ def _fit_parts(pool: ProcessPoolExecutor, parts: int, vectorizer: NgramVectorize
     budget = max(vectorizer.config.max_counted_ngrams // parts, 1)  # the parts share the budget
     token_dirs = [temp / f"tokens-{p}" for p in range(parts)]
     rows_dirs = [temp / f"rows-{p}" for p in range(parts)]
-    counted = [f.result() for f in [
-        pool.submit(_count_part, vectorizer, source, labels, p, parts, budget, token_dirs[p])
-        for p in range(parts)]]
+    futures = [pool.submit(_count_part, vectorizer, source, labels, p, parts, budget,
+                           token_dirs[p]) for p in range(parts)]
+    warmup.start()  # every worker is forked now (one per part): the parent may import meanwhile
+    counted = [f.result() for f in futures]
     vectorizer.set_vocabulary_from_parts(counted)
     remaps = [vectorizer.part_remap(part) for part in counted]
     del counted

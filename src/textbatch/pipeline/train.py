@@ -60,9 +60,11 @@ class TrainRequest:
 
 def train(request: TrainRequest) -> dict[str, Any]:
     """Run the whole pipeline; returns metrics.json's content."""
-    from textbatch.train import seed_everything
+    from textbatch.pipeline import warmup
     from textbatch.train.collectives import setup as setup_distributed
+    from textbatch.train.seeds import seed_everything
 
+    warmup.request("torch")  # loaded while the fit's workers run (pipeline/warmup.py)
     timer = PhaseTimer()
     out = Path(request.out)
     dist = setup_distributed(request.config.train.device)  # under torchrun only
@@ -76,7 +78,6 @@ def train(request: TrainRequest) -> dict[str, Any]:
     config = config.replace(model=config.model.replace(task=task))
     if request.verbose and dist.is_rank_zero and task == "multilabel":  # the unusual case
         print(note, file=sys.stderr, flush=True)
-    seed_everything(config.stream.seed)
     checkpoints = _open_checkpoints(request, config, splits, dist)  # before any expensive pass
     with timer.phase("vectorize"):  # fit + the train cache, text tokenized twice in all
         train_source = splits["train"].source
@@ -89,6 +90,8 @@ def train(request: TrainRequest) -> dict[str, Any]:
         num_features=int(vectorizer.num_features), num_classes=len(labels)))
     caches = {"train": out / "cache" / "train"}
     config = _fit_sequence_length(config, caches["train"])
+    warmup.wait()  # nothing below forks or imports torch while the warm-up thread runs
+    seed_everything(config.stream.seed)  # imports torch unless warmed up; no RNG drawn before
     with timer.phase("cache"):
         val_source = splits["val"].source
         caches["val"] = dist.rank_zero_builds(out / "cache" / "val", lambda: cache_split(
@@ -248,7 +251,9 @@ def _auto_choice(explored: dict, config: RunConfig) -> tuple[str, str]:
     from textbatch.models.cost import auto_choice
     from textbatch.train.seeds import pick_device
 
-    on_gpu = pick_device(config.train.device).type != "cpu"
+    # the device matters only where the guide's rule says sepCNN: asking imports torch (~1.5 s)
+    on_gpu = (explored["recommended_model"] == "sepcnn"
+              and pick_device(config.train.device).type != "cpu")
     return auto_choice(explored, config.train.epochs, on_gpu)
 
 

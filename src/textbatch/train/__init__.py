@@ -3,26 +3,34 @@
 Leaves batches and their position to ``textbatch.data`` (the trainer only draws from an iterable
 of ``SparseBatch``), architectures to ``textbatch.models`` and run orchestration to
 ``textbatch.pipeline``.
+
+The names below load on first use (PEP 562): importing a submodule such as
+``textbatch.train.collectives`` must not import torch (~1.5 s) before a run needs it (issue 12).
 """
 
 from __future__ import annotations
 
-from textbatch.train.callbacks import (
-    Callback,
-    CSVLogger,
-    EarlyStopping,
-    History,
-    ModelCheckpoint,
-    ReduceLROnPlateau,
-    TerminateOnNaN,
-)
-from textbatch.train.progress import format_epoch_line
-from textbatch.train.seeds import pick_device, seed_everything
-from textbatch.train.trainer import Trainer, probabilities
-from textbatch.train.weights import load_weights, save_weights
+import importlib
+from typing import Any
 
-__all__ = [
-    "Callback", "CSVLogger", "EarlyStopping", "History", "ModelCheckpoint", "ReduceLROnPlateau",
-    "TerminateOnNaN", "Trainer", "format_epoch_line", "load_weights", "pick_device",
-    "probabilities", "save_weights", "seed_everything",
-]
+_HOMES = {
+    "Callback": "callbacks", "CSVLogger": "callbacks", "EarlyStopping": "callbacks",
+    "History": "callbacks", "ModelCheckpoint": "callbacks", "ReduceLROnPlateau": "callbacks",
+    "TerminateOnNaN": "callbacks", "format_epoch_line": "progress", "pick_device": "seeds",
+    "seed_everything": "seeds", "Trainer": "trainer", "probabilities": "trainer",
+    "load_weights": "weights", "save_weights": "weights",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

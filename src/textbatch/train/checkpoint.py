@@ -28,11 +28,12 @@ import json
 import re
 import shutil
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from textbatch.errors import CheckpointError
+
+if TYPE_CHECKING:  # torch loads when a checkpoint is written or read, not on import (issue 12)
+    import torch
 
 FORMAT = "textbatch-checkpoint"
 VERSION = 1
@@ -49,6 +50,8 @@ def split_tensors(value: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> 
     Tuples and dicts with non-string keys (optimizer state is keyed by int) are tagged so that
     ``join_tensors`` gives back exactly the same types.
     """
+    import torch
+
     if isinstance(value, torch.Tensor):
         tensors[prefix] = value.detach().cpu().contiguous()
         return {"__tensor__": prefix}

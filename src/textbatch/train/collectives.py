@@ -9,7 +9,8 @@ which records a rank reads is ``textbatch.data`` (``BatchStream(rank, world_size
 ``RankBlocks``).
 
 Plain ``textbatch train`` never creates a process group: ``current()`` is then a one-rank context
-whose collectives are identities.
+whose collectives are identities, and nothing here imports torch until a collective needs it (a
+plain run's vectorize phase runs without torch: issue 12).
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-import torch
-from torch import distributed as dist
-
 from textbatch.errors import TextbatchError
 
 if TYPE_CHECKING:
+    import torch
+
     from textbatch.data.source import BlockSource
 
 # Training collectives give up after this long (a hung peer must fail the job, never hang it);
@@ -102,6 +103,8 @@ class DistContext:
         """A barrier with the long set-up timeout (also where ranks wait for rank 0's checkpoint
         writes, so a slow disk is never mistaken for a dead peer by the short step timeout)."""
         if self.is_distributed:
+            from torch import distributed as dist
+
             with collective(self, doing):
                 dist.barrier(group=_setup_group())
 
@@ -119,6 +122,9 @@ class DistContext:
         calls it at the same point. Used where ranks must take one decision together."""
         if not self.is_distributed:
             return int(value)
+        import torch
+        from torch import distributed as dist
+
         device = torch.device("cuda", torch.cuda.current_device()) \
             if self.backend == "nccl" else torch.device("cpu")
         flag = torch.tensor([int(value)], dtype=torch.int64, device=device)
@@ -142,6 +148,8 @@ class DistContext:
         """All ranks' ``value`` (picklable), in rank order, on every rank."""
         if not self.is_distributed:
             return [value]
+        from torch import distributed as dist
+
         out: list[Any] = [None] * self.world_size
         with collective(self, "gathering fitted statistics"):
             dist.all_gather_object(out, value, group=_setup_group())
@@ -151,6 +159,9 @@ class DistContext:
                    ) -> list[float]:
         """Sums over ranks, added in rank order on every rank, so all ranks get the same bits
         (an all-reduce may add in another order on each rank; EarlyStopping must agree)."""
+        import torch
+        from torch import distributed as dist
+
         local = torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)
         if not self.is_distributed:
             return local.tolist()
@@ -167,7 +178,8 @@ _SETUP_GROUP: Any = None
 
 def current() -> DistContext:
     """This process's context: from the live process group, else a plain one-rank run."""
-    if not (dist.is_available() and dist.is_initialized()):
+    dist = sys.modules.get("torch.distributed")  # never imported: no process group either
+    if dist is None or not (dist.is_available() and dist.is_initialized()):
         return DistContext()
     return DistContext(dist.get_rank(), dist.get_world_size(),
                        int(os.environ.get("LOCAL_RANK", "0")), dist.get_backend())
@@ -180,7 +192,12 @@ def setup(device: str = "auto") -> DistContext:
     """
     global _SETUP_GROUP
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1 or dist.is_initialized():
+    if world_size <= 1:
+        return current()
+    import torch
+    from torch import distributed as dist
+
+    if dist.is_initialized():
         return current()
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = torch.cuda.is_available() and device in ("auto", "cuda")
@@ -203,7 +220,8 @@ def setup(device: str = "auto") -> DistContext:
 def shutdown() -> None:
     """Leave the process group (registered at exit by ``setup``)."""
     global _SETUP_GROUP
-    if dist.is_available() and dist.is_initialized():
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
     _SETUP_GROUP = None
 
@@ -223,6 +241,7 @@ def _first_line(exc: BaseException) -> str:
 
 def is_collective_failure(exc: BaseException) -> bool:
     """Whether ``exc`` comes from the communication layer rather than from our own code."""
+    dist = sys.modules.get("torch.distributed")
     if isinstance(exc, getattr(dist, "DistError", ())):
         return True
     text = str(exc)

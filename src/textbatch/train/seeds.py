@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import random
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA). On CPU the loop is then deterministic."""
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -17,6 +23,8 @@ def seed_everything(seed: int) -> None:
 
 def pick_device(device: str = "auto") -> torch.device:
     """``auto``: CUDA when present, else CPU; anything else is passed to ``torch.device``."""
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
