@@ -63,10 +63,7 @@ def test_single_label_groups_are_the_classes() -> None:
         (2, [True, False, True, False])]
 
 
-def goemotions_dev(n: int) -> tuple[list[str], np.ndarray]:
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "goemotions" / "dev.tsv"
+def goemotions_dev(path, n: int) -> tuple[list[str], np.ndarray]:
     rows = [line.split("\t") for line in path.read_text("utf-8").splitlines()[:n]]
     y = np.zeros((len(rows), 28), np.uint8)
     for i, row in enumerate(rows):
@@ -74,7 +71,8 @@ def goemotions_dev(n: int) -> tuple[list[str], np.ndarray]:
     return [row[0] for row in rows], y
 
 
-def test_vectorizer_selects_by_max_of_per_label_f_classif_on_goemotions(tmp_path) -> None:
+def test_vectorizer_selects_by_max_of_per_label_f_classif_on_goemotions(tmp_path,
+                                                                        shared_file) -> None:
     """The streamed multi-label fit equals scikit-learn: TfidfVectorizer, then the max over
     labels of f_classif, then SelectKBest's rule; its cache keeps the label rows."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -84,7 +82,7 @@ def test_vectorizer_selects_by_max_of_per_label_f_classif_on_goemotions(tmp_path
     from textbatch.features.ngram import NgramVectorizer
     from textbatch.features.selection import select_k_best
 
-    texts, y = goemotions_dev(1500)
+    texts, y = goemotions_dev(shared_file("goemotions/dev.tsv"), 1500)
     tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, strip_accents="unicode",
                             sublinear_tf=True)
     x = tfidf.fit_transform(texts)
