@@ -12,7 +12,7 @@ from sklearn.feature_selection import SelectKBest, f_classif
 
 from feature_chunks import chunked
 from textbatch.config import VectorizeConfig
-from textbatch.errors import CheckpointError, ConfigError
+from textbatch.errors import CheckpointError, ConfigError, TextbatchError
 from textbatch.features import load_vectorizer, make_vectorizer
 from textbatch.features.ngram import NgramVectorizer
 from textbatch.features.selection import select_k_best
@@ -196,3 +196,44 @@ def test_sort_by_key_is_a_stable_sort_by_key(largest_id, rows):
     order = np.argsort(keys, kind="stable")
     got_keys, got_rows = sort_by_key(keys, row_ids)
     assert np.array_equal(got_keys, keys[order]) and np.array_equal(got_rows, row_ids[order])
+
+
+@pytest.mark.parametrize("ngram_range, empty_rows", [((1, 2), 68_000), ((1, 1), 0), ((2, 2), 0)])
+def test_tfidf_rows_equal_sklearns_for_each_ngram_range_and_wide_packing(
+        imdb_sample, ngram_range, empty_rows):
+    """Full-vocabulary tf-idf rows equal scikit-learn's, columns ascending in each row. 68,000
+    empty texts before the reviews push the row numbers past 16 bits, so (row, column) pairs no
+    longer fit 32 bits and the 64-bit packing runs."""
+    texts = [""] * empty_rows + imdb_sample[0][:2000]
+    labels = np.zeros(len(texts), np.int64)
+    labels[-1000:] = 1
+    reference = TfidfVectorizer(ngram_range=ngram_range, min_df=2, strip_accents="unicode",
+                                sublinear_tf=True)
+    expected = reference.fit_transform(texts).tocsr()
+    expected.sort_indices()
+    vectorizer = NgramVectorizer(VectorizeConfig(ngram_range=ngram_range)).fit(
+        chunked(texts, labels, 4096))
+    assert vectorizer.feature_names_all_ == reference.get_feature_names_out().tolist()
+    if empty_rows:
+        row_bits = (len(texts) - 1).bit_length()
+        assert row_bits + (len(vectorizer.idf_) - 1).bit_length() > 32  # the wide branch
+    rows, cols, values = vectorizer._tfidf(texts)
+    got = sp.csr_matrix((values, cols, np.searchsorted(rows, np.arange(len(texts) + 1))),
+                        shape=expected.shape)
+    assert np.array_equal(got.indptr, expected.indptr)
+    assert np.array_equal(got.indices, expected.indices)  # ascending inside each row
+    np.testing.assert_allclose(got.data, expected.data, rtol=0, atol=1e-12)
+
+
+def test_chunks_without_a_known_ngram_give_empty_rows(imdb_sample):
+    texts, labels = imdb_sample[0][:300], imdb_sample[1][:300]
+    vectorizer = NgramVectorizer(VectorizeConfig(top_k=500)).fit(chunked(texts, labels, 128))
+    for batch in (vectorizer.transform([]), vectorizer.transform(["", "qqqxv zzzqw"])):
+        assert len(batch.ids) == 0 and batch.offsets.tolist() == [0] * (len(batch) + 1)
+    # a fit whose last chunk holds only unknown words (the chunk's rows are all empty)
+    more = texts + ["uniquexyzword"]
+    fitted = NgramVectorizer(VectorizeConfig(top_k=500)).fit(
+        chunked(more, np.append(labels, 1), 300))
+    assert fitted.transform(["uniquexyzword"]).offsets.tolist() == [0, 0]
+    with pytest.raises(TextbatchError, match="Empty vocabulary"):  # not an IndexError
+        NgramVectorizer().fit(chunked(["", " "], np.array([0, 1]), 2))

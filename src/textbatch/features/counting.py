@@ -28,7 +28,9 @@ def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``np.unique`` is pathologically slow on packed keys that share their low bits (seen: 20 s
     of a 60 s IMDB fit)."""
     ordered = np.sort(values)
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    new = np.ones(len(ordered), bool)  # empty for a chunk of empty texts
+    new[1:] = ordered[1:] != ordered[:-1]
+    starts = np.flatnonzero(new)
     counts = np.diff(np.append(starts, len(ordered))) if len(ordered) else starts
     return ordered[starts], counts.astype(np.int64)
 
@@ -188,6 +190,8 @@ class NgramCounter:
         keys = np.concatenate([k for k, _ in self._pending])
         counts = np.concatenate([c for _, c in self._pending])
         self._pending, self._pending_size = [], 0
+        if not len(keys):  # only empty texts so far
+            return
         order = np.argsort(keys, kind="stable")  # sorted runs: timsort merges them cheaply
         keys, counts = keys[order], counts[order]
         starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
