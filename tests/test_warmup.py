@@ -24,16 +24,25 @@ def test_submodules_a_run_opens_before_training_do_not_import_torch(run_python) 
     assert result.stdout.split("\n")[:2] == ["1 True False", "Trainer True"]
 
 
-def test_a_pooled_fit_runs_before_torch_loads_and_training_finds_it(run_python, tmp_path,
-                                                                   shared_file) -> None:
+def test_a_pooled_fit_imports_torch_on_the_warm_up_thread_and_never_forks_meanwhile(
+        run_python, tmp_path, shared_file) -> None:
     source = shared_file("imdb/train.csv.gz")
     data = tmp_path / "train.csv"
     with gzip.open(source, "rb") as handle:
         data.write_bytes(b"".join(itertools.islice(handle, 600)))
     result = run_python(
-        "import os, sys\n"
+        "import os, sys, threading\n"
         "os.environ['TEXTBATCH_FIT_WORKERS'] = '2'\n"
-        "from textbatch.pipeline import fit_pool\n"
+        "from textbatch.pipeline import fit_pool, warmup\n"
+        "def before_fork():\n"
+        "    alive = [t for t in threading.enumerate() if t.name == 'textbatch-warmup']\n"
+        "    print('fork, warm-up alive:', bool(alive and alive[0].is_alive()), flush=True)\n"
+        "os.register_at_fork(before=before_fork)\n"
+        "imports = warmup._import\n"
+        "def on_thread(modules):\n"
+        "    print('importing', modules, 'on', threading.current_thread().name, flush=True)\n"
+        "    imports(modules)\n"
+        "warmup._import = on_thread\n"
         "fit = fit_pool._fit_parts\n"
         "def spy(*args, **kwargs):\n"
         "    print('torch at fit start:', 'torch' in sys.modules, flush=True)\n"
@@ -41,10 +50,27 @@ def test_a_pooled_fit_runs_before_torch_loads_and_training_finds_it(run_python, 
         "fit_pool._fit_parts = spy\n"
         "from textbatch.cli.main import main\n"
         f"main(['train', {str(data)!r}, '--out', {str(tmp_path / 'run')!r}, '--epochs', '1',"
-        " '--model', 'mlp'])\n")
+        f" '--model', 'mlp', '--test', {str(data)!r}, '--block-size', '100'])\n")
     assert result.returncode == 0, result.stderr
-    assert "torch at fit start: False" in result.stdout
+    lines = result.stdout.splitlines()
+    assert "torch at fit start: False" in lines
+    assert "importing ['torch'] on textbatch-warmup" in lines
+    forks = [line for line in lines if line.startswith("fork, warm-up alive:")]
+    # the fit pool (2), then the validation and test pools: none while the import runs
+    assert len(forks) >= 4 and "fork, warm-up alive: True" not in forks
     assert (tmp_path / "run" / "model").is_dir()
+
+
+def test_a_failed_run_leaves_no_request_behind(tmp_path) -> None:
+    from textbatch.errors import TextbatchError
+    from textbatch.pipeline import TrainRequest, train
+
+    missing = tmp_path / "absent.csv"
+    try:
+        train(TrainRequest(train=[str(missing)], out=tmp_path / "run"))
+    except TextbatchError:
+        pass
+    assert not warmup._WANTED and warmup._THREAD is None
 
 
 def test_a_pool_waits_for_the_warm_up_import_before_it_forks(tmp_path, monkeypatch) -> None:

@@ -61,10 +61,19 @@ class TrainRequest:
 def train(request: TrainRequest) -> dict[str, Any]:
     """Run the whole pipeline; returns metrics.json's content."""
     from textbatch.pipeline import warmup
+
+    warmup.request("torch")  # loaded while the fit's workers run (pipeline/warmup.py)
+    try:
+        return _run(request)
+    finally:
+        warmup.finish()  # also drops the request when the run failed before any pool
+
+
+def _run(request: TrainRequest) -> dict[str, Any]:
+    from textbatch.pipeline import warmup
     from textbatch.train.collectives import setup as setup_distributed
     from textbatch.train.seeds import seed_everything
 
-    warmup.request("torch")  # loaded while the fit's workers run (pipeline/warmup.py)
     timer = PhaseTimer()
     out = Path(request.out)
     dist = setup_distributed(request.config.train.device)  # under torchrun only
@@ -91,7 +100,7 @@ def train(request: TrainRequest) -> dict[str, Any]:
     caches = {"train": out / "cache" / "train"}
     config = _fit_sequence_length(config, caches["train"])
     with timer.phase("import"):  # torch: ~0 s when the fit's pool hid it, else ~1.2-1.5 s
-        warmup.wait()  # nothing below forks or imports torch while the warm-up thread runs
+        warmup.finish()  # nothing below forks or imports torch while the warm-up thread runs
         seed_everything(config.stream.seed)  # imports torch unless warmed up; no RNG drawn before
     with timer.phase("cache"):
         val_source = splits["val"].source

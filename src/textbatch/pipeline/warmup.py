@@ -50,6 +50,12 @@ def wait() -> None:
         thread.join()
 
 
+def finish() -> None:
+    """``wait``, and drop a request nothing started: the run that made it needs no more."""
+    _WANTED.clear()
+    wait()
+
+
 def _import(modules: list[str]) -> None:
     for name in modules:
         try:
