@@ -1,7 +1,9 @@
 """``textbatch train``: manifest -> split -> model choice -> vectorizer fit -> cache -> streams
 -> Trainer.fit -> artifacts. Each phase is timed into report.json.
 
-Owns orchestration only; every step is a call into the package that owns it.
+Owns orchestration only; every step is a call into the package that owns it. The steps
+``textbatch tune`` repeats per trial are public here (``resolve_model``, ``fit_sequence_length``,
+``evaluate_batches``, ``cached_batches``, ``write_json``), so the two orchestrators share them.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def _run(request: TrainRequest) -> dict[str, Any]:
         splits, labels, skipped = make_splits(request.train, request.val, request.test,
                                               request.config)
     with timer.phase("explore"):
-        config, explored = _resolve_model(request, splits["train"].source)
+        config, explored = resolve_model(request, splits["train"].source)
     labels, task, note = resolve_task(config.model.task, splits["train"].source.manifest, labels)
     config = config.replace(model=config.model.replace(task=task))
     if request.verbose and dist.is_rank_zero and task == "multilabel":  # the unusual case
@@ -98,7 +100,7 @@ def _run(request: TrainRequest) -> dict[str, Any]:
     config = config.replace(model=config.model.replace(
         num_features=int(vectorizer.num_features), num_classes=len(labels)))
     caches = {"train": out / "cache" / "train"}
-    config = _fit_sequence_length(config, caches["train"])
+    config = fit_sequence_length(config, caches["train"])
     with timer.phase("import"):  # torch: ~0 s when the fit's pool hid it, else ~1.2-1.5 s
         warmup.finish()  # nothing below forks or imports torch while the warm-up thread runs
         seed_everything(config.stream.seed)  # imports torch unless warmed up; no RNG drawn before
@@ -133,13 +135,13 @@ def _run(request: TrainRequest) -> dict[str, Any]:
                 if name not in splits:
                     continue
                 if name in caches:
-                    batches = _cached_batches(caches[name])
+                    batches = cached_batches(caches[name])
                 elif name == "test" and test_rows is not None:
                     batches = test_rows.batches()
                 else:
                     batches = text_batches(splits[name].source, labels, vectorizer, EVAL_BATCH,
                                            spill_dir=out)
-                evaluation, tuned = _evaluate(trainer, batches, labels, thresholds,
+                evaluation, tuned = evaluate_batches(trainer, batches, labels, thresholds,
                                               tune=name == "val" and config.train.tune_thresholds)
                 thresholds = tuned if tuned is not None else thresholds
                 metrics.update(_split_metrics(name, evaluation, labels.multilabel))
@@ -153,7 +155,7 @@ def _run(request: TrainRequest) -> dict[str, Any]:
         if vectors is not None:
             report["pretrained_embeddings"] = {"file": vectors.path, "found": vectors.found,
                                                "vocabulary": vectors.wanted, "dim": vectors.dim}
-        _write_json(out / "report.json", report)
+        write_json(out / "report.json", report)
         return metrics
 
 
@@ -235,7 +237,7 @@ def _open_checkpoints(request: TrainRequest, config: RunConfig, splits: dict[str
                                keep=config.train.keep_checkpoints, writer=dist.is_rank_zero)
 
 
-def _resolve_model(request: TrainRequest, train_source: TextSource) -> tuple[RunConfig, dict]:
+def resolve_model(request: TrainRequest, train_source: TextSource) -> tuple[RunConfig, dict]:
     """Pick the model (``auto``: the S/W rule, weighed by the hardware), its defaults
     (``MODEL_DEFAULTS``) and the vectorizer kind that goes with it."""
     config, explored = request.config, {}
@@ -317,7 +319,7 @@ def _explore(source: TextSource) -> dict[str, Any]:
             "recommended_model": recommend_model(samples, median)}
 
 
-def _fit_sequence_length(config: RunConfig, train_cache: Path) -> RunConfig:
+def fit_sequence_length(config: RunConfig, train_cache: Path) -> RunConfig:
     """Like the guide, pad sequences to min(longest training sequence, max_sequence_length):
     short-text data (SST-2: ~20 words) must not convolve 500 positions of padding."""
     if config.vectorize.kind != "sequence":
@@ -332,9 +334,9 @@ def _fit_sequence_length(config: RunConfig, train_cache: Path) -> RunConfig:
     return config.replace(vectorize=config.vectorize.replace(max_sequence_length=length))
 
 
-def _evaluate(trainer: Trainer, batches: Iterable[SparseBatch], labels: LabelSet,
-              thresholds: np.ndarray | None = None, tune: bool = False
-              ) -> tuple[dict[str, Any], np.ndarray | None]:
+def evaluate_batches(trainer: Trainer, batches: Iterable[SparseBatch], labels: LabelSet,
+                     thresholds: np.ndarray | None = None, tune: bool = False
+                     ) -> tuple[dict[str, Any], np.ndarray | None]:
     """Full metrics of labelled SparseBatches, streamed: per class and confusion, or for
     multi-label per label and micro/macro at ``thresholds`` (0.5 when None). With ``tune``
     (validation, multi-label) the thresholds are chosen on these batches first and the scores
@@ -374,7 +376,7 @@ def _split_metrics(name: str, evaluation: dict[str, Any], multilabel: bool) -> d
     return {f"{name}_{key}": evaluation[key] for key in keys}
 
 
-def _cached_batches(folder: Path) -> Iterator[SparseBatch]:
+def cached_batches(folder: Path) -> Iterator[SparseBatch]:
     """Every row of a vectorized cache in order, a block at a time (no text is re-read)."""
     from textbatch.features.cache import CacheSource
 
@@ -399,7 +401,7 @@ def _save(out: Path, config: RunConfig, labels: LabelSet, vectorizer: Vectorizer
 
     save_classifier(out / "model", config, list(labels.names), vectorizer, trainer.model.cpu(),
                     thresholds=thresholds)
-    _write_json(out / "metrics.json", metrics)
+    write_json(out / "metrics.json", metrics)
 
 
 def _report(timer: PhaseTimer, trainer: Trainer, splits: dict[str, Split],
@@ -428,7 +430,8 @@ def _pruned(vectorizer: Vectorizer) -> Any:
     return None
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """``data`` as indented JSON at ``path``, written atomically (numpy floats as floats)."""
     from textbatch.io import atomic_write
 
     with atomic_write(path, "w", encoding="utf-8") as handle:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from textbatch.config import RunConfig, config_toml
 from textbatch.pipeline.report import PhaseTimer, peak_rss_bytes
-from textbatch.pipeline.train import TrainRequest, _fit_sequence_length
+from textbatch.pipeline.train import TrainRequest, fit_sequence_length
 from textbatch.tune.search import Budget, Proposal, TrialPruning, make_search, pruning_monitor
 from textbatch.tune.space import SearchSpace, describe, parse_space
 from textbatch.tune.store import TrialRecord, TrialStore, better
@@ -57,7 +57,7 @@ class TrialFailed(Exception):
 def tune(request: TuneRequest) -> dict[str, Any]:
     """Run the search; returns report.json's content."""
     from textbatch.pipeline.sources import make_splits
-    from textbatch.pipeline.train import _resolve_model, _write_json
+    from textbatch.pipeline.train import resolve_model, write_json
 
     timer = PhaseTimer()
     job = request.job
@@ -67,7 +67,7 @@ def tune(request: TuneRequest) -> dict[str, Any]:
     with timer.phase("manifest"):
         splits, labels, skipped_records = make_splits(job.train, job.val, job.test, job.config)
     with timer.phase("explore"):
-        base, _ = _resolve_model(job, splits["train"].source)
+        base, _ = resolve_model(job, splits["train"].source)
     space = parse_space(request.grid, request.grid_table, base.model.name)
     if request.search == "grid":
         for params in space.grid():  # refuse a bad value before any training
@@ -92,7 +92,7 @@ def tune(request: TuneRequest) -> dict[str, Any]:
               "seconds": {k: round(v, 3) for k, v in {**timer.seconds,
                                                        "total": timer.total()}.items()},
               "peak_rss_bytes": peak_rss_bytes(), "skipped_records": skipped_records}
-    _write_json(out / "report.json", report)  # the same writer as train's report
+    write_json(out / "report.json", report)  # the same writer as train's report
     return report
 
 
@@ -141,7 +141,7 @@ class VectorizedSets:
         caches = {"train": folder / "cache" / "train", "val": folder / "cache" / "val"}
         if self._open is None or self._open[0] != key:
             vectorizer = self._fit_or_reuse(config, folder, caches)
-            self._open = (key, vectorizer, _fit_sequence_length(config, caches["train"]))
+            self._open = (key, vectorizer, fit_sequence_length(config, caches["train"]))
         _, vectorizer, fitted = self._open
         config = config.replace(
             model=config.model.replace(num_features=int(vectorizer.num_features),
@@ -176,7 +176,7 @@ def _run_trial(number: int, proposal: Proposal, config: RunConfig, search: Any,
     Out of memory, a NaN loss or a setting the model refuses fail the trial, not the search."""
     from textbatch.errors import ConfigError
     from textbatch.pipeline.fit import fit_model
-    from textbatch.pipeline.train import _cached_batches, _evaluate
+    from textbatch.pipeline.train import cached_batches, evaluate_batches
     from textbatch.train import TerminateOnNaN, seed_everything
 
     caches, vectorizer, config = vectorized.get(config)  # the shared fit is not the trial's time
@@ -192,7 +192,7 @@ def _run_trial(number: int, proposal: Proposal, config: RunConfig, search: Any,
                                      callbacks=[pruning, nan])
         if nan.nan_at is not None:
             raise TrialFailed(f"NaN loss at epoch {nan.nan_at[0]}, batch {nan.nan_at[1]}")
-        scores, _ = _evaluate(trainer, _cached_batches(caches["val"]), vectorized.labels)
+        scores, _ = evaluate_batches(trainer, cached_batches(caches["val"]), vectorized.labels)
     except (*TRIAL_ERRORS, TrialFailed, ConfigError) as exc:
         record.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         record.seconds, record.curve = time.perf_counter() - start, pruning.curve
