@@ -311,3 +311,35 @@ def test_an_error_exit_with_a_pool_left_open_does_not_hang(run_python) -> None:
         "leave(1, 'error: boom')\n")
     assert result.returncode == 1
     assert result.stderr.strip() == "error: boom"
+
+
+def test_the_fit_writes_the_validation_cache_that_cache_split_writes(tmp_path, imdb_source):
+    """The fit's workers keep the validation records of the blocks they read and write their
+    cache: byte for byte what ``cache_split`` writes reading the file again."""
+    from textbatch.pipeline.vectorize import cache_split
+
+    manifest, labels = imdb_source[0].manifest, imdb_source[1]
+    train, val = TextSource(manifest, "train", 0.1), TextSource(manifest, "val", 0.1)
+    config = VectorizeConfig(top_k=3000)
+    fitted = fit_and_cache(train, labels, config, tmp_path / "cache", tmp_path / "vectorizer",
+                           {"split": "train"}, block_size=125, reuse=False, workers=2,
+                           other_split=(val, tmp_path / "val", {"split": "val"}))
+    assert fitted.other_cache == tmp_path / "val"
+    again = cache_split(fitted.vectorizer, val, labels, tmp_path / "again", {"split": "val"},
+                        125, workers=2)
+    assert len(CacheSource(fitted.other_cache)) == val.block_sizes.sum() > 100
+    for name in ("ids.bin", "weights.bin", "offsets.bin", "labels.bin", "manifest.json"):
+        assert (fitted.other_cache / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_the_validation_cache_is_left_to_cache_split_when_the_fit_cannot_write_it(
+        tmp_path, imdb_source):
+    manifest, labels = imdb_source[0].manifest, imdb_source[1]
+    train, val = TextSource(manifest, "train", 0.1), TextSource(manifest, "val", 0.1)
+    other = TextSource(manifest, "val", 0.2)  # another fraction: not the train split's rest
+    config = VectorizeConfig(top_k=3000)
+    for workers, split in ((1, val), (2, other), (2, TextSource(manifest))):
+        fitted = fit_and_cache(train, labels, config, tmp_path / "cache", tmp_path / "vec",
+                               {"k": 1}, block_size=125, reuse=False, workers=workers,
+                               other_split=(split, tmp_path / "val", {"k": 2}))
+        assert fitted.other_cache is None and not (tmp_path / "val").exists()

@@ -75,6 +75,11 @@ class TextSource:
 
     def read_block(self, index: int) -> list:
         """The records of block ``index`` that belong to this split, in file order."""
+        return self.read_block_and_rest(index)[0]
+
+    def read_block_and_rest(self, index: int) -> tuple[list, list]:
+        """From one read of block ``index``: its records in this split, and the rest (the other
+        split's: a train split's validation records), each in file order."""
         from textbatch.readers.base import Position
 
         shard, local = self.manifest.locate(index)
@@ -86,10 +91,13 @@ class TextSource:
                             f"read {len(records)}: the file changed after its manifest was built",
                             hint="Run again to rebuild the manifest.")
         if self.split == "all":
-            return records
+            return records, []
         k = val_buckets(self.val_fraction)
         want_val = self.split == "val"
-        return [r for r in records if (bucket(r.text) < k) == want_val]
+        mine, rest = [], []
+        for record in records:
+            (mine if (bucket(record.text) < k) == want_val else rest).append(record)
+        return mine, rest
 
     def _read(self, url: str, block: int, start, count: int) -> list:
         """``count`` records from ``start``: continuing the open read when it stopped there."""

@@ -90,13 +90,15 @@ def _run(request: TrainRequest) -> dict[str, Any]:
     if request.verbose and dist.is_rank_zero and task == "multilabel":  # the unusual case
         print(note, file=sys.stderr, flush=True)
     checkpoints = _open_checkpoints(request, config, splits, dist)  # before any expensive pass
-    with timer.phase("vectorize"):  # fit + the train cache, text tokenized twice in all
-        train_source = splits["train"].source
-        vectorizer = fit_and_cache(
+    with timer.phase("vectorize"):  # fit + the train cache (+ the validation cache, pooled)
+        train_source, val_source = splits["train"].source, splits["val"].source
+        fitted = fit_and_cache(
             train_source, labels, config.vectorize, out / "cache" / "train",
             checkpoints.vectorizer_dir, source_key(train_source, config.vectorize),
             block_size=config.stream.block_size, reuse=checkpoints.resuming, spill_dir=out,
-            dist=dist).vectorizer
+            dist=dist, other_split=(val_source, out / "cache" / "val",
+                                    source_key(val_source, config.vectorize)))
+        vectorizer = fitted.vectorizer
     config = config.replace(model=config.model.replace(
         num_features=int(vectorizer.num_features), num_classes=len(labels)))
     caches = {"train": out / "cache" / "train"}
@@ -104,11 +106,11 @@ def _run(request: TrainRequest) -> dict[str, Any]:
     with timer.phase("import"):  # torch: ~0 s when the fit's pool hid it, else ~1.2-1.5 s
         warmup.finish()  # nothing below forks or imports torch while the warm-up thread runs
         seed_everything(config.stream.seed)  # imports torch unless warmed up; no RNG drawn before
-    with timer.phase("cache"):
-        val_source = splits["val"].source
-        caches["val"] = dist.rank_zero_builds(out / "cache" / "val", lambda: cache_split(
-            vectorizer, val_source, labels, out / "cache" / "val",
-            source_key(val_source, config.vectorize), config.stream.block_size))
+    with timer.phase("cache"):  # the validation split, unless the fit's workers wrote it
+        caches["val"] = fitted.other_cache or dist.rank_zero_builds(
+            out / "cache" / "val", lambda: cache_split(
+                vectorizer, val_source, labels, out / "cache" / "val",
+                source_key(val_source, config.vectorize), config.stream.block_size))
     from textbatch.pipeline.fit import fit_model
 
     with timer.phase("embeddings"):

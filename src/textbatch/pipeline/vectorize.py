@@ -66,12 +66,14 @@ def source_key(source: TextSource, config: VectorizeConfig, limit: int | None = 
 
 @dataclass
 class FittedCache:
-    """What ``fit_and_cache`` gives: the fitted vectorizer, its cache folder and whether the pair
-    on disk was reused (no pass over the text at all)."""
+    """What ``fit_and_cache`` gives: the fitted vectorizer, its cache folder, whether the pair
+    on disk was reused (no pass over the text at all), and the other split's cache when the fit
+    wrote it too (``other_split``; else None)."""
 
     vectorizer: Vectorizer
     cache: Path
     reused: bool
+    other_cache: Path | None = None
 
 
 def reusable_vectorizer(cache_dir: Path, vectorizer_dir: Path, key: dict[str, Any],
@@ -89,7 +91,9 @@ def reusable_vectorizer(cache_dir: Path, vectorizer_dir: Path, key: dict[str, An
 def fit_and_cache(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
                   cache_dir: Path, vectorizer_dir: Path, key: dict[str, Any], *,
                   block_size: int, reuse: bool = True, spill_dir: Path | None = None,
-                  dist: DistContext | None = None, workers: int | None = None) -> FittedCache:
+                  dist: DistContext | None = None, workers: int | None = None,
+                  other_split: tuple[BlockSource, Path, dict[str, Any]] | None = None
+                  ) -> FittedCache:
     """Reuse the pair on disk (the reuse rule, when ``reuse``), or fit a vectorizer of
     ``config.kind`` on ``source``, write its vectorized cache to ``cache_dir`` and save it to
     ``vectorizer_dir`` stamped with ``key`` (stamp last).
@@ -99,9 +103,16 @@ def fit_and_cache(source: BlockSource, labels: LabelSet, config: VectorizeConfig
     ``fit_pool.workers_for``: the CPUs, one process for small sources; see ``fit_pool``). Under
     DDP (``dist``) each rank fits on its blocks, statistics merged; rank 0 alone writes the
     cache and the vectorizer, the others wait for the cache.
+
+    ``other_split`` = (source, cache folder, key) of the split ``source`` leaves out of the same
+    file (the stable-hash validation split of a train split): when the fit runs in worker
+    processes, it writes that split's cache too, from the records it reads anyway, as
+    ``cache_split`` would (``FittedCache.other_cache``); otherwise the caller runs
+    ``cache_split``.
     """
     cache_dir, vectorizer_dir = Path(cache_dir), Path(vectorizer_dir)
     key = _with_label_layout(key, labels)
+    other_cache = None
     reused = reusable_vectorizer(cache_dir, vectorizer_dir, key, config) if reuse else None
     if reused is not None:
         return FittedCache(reused, cache_dir, True)
@@ -112,19 +123,27 @@ def fit_and_cache(source: BlockSource, labels: LabelSet, config: VectorizeConfig
         dist.rank_zero_builds(cache_dir, lambda: cache_split(
             vectorizer, source, labels, cache_dir, key, block_size))
     else:
-        vectorizer = fit_to_cache(source, labels, config, cache_dir, key, block_size, spill_dir,
-                                  workers)
+        rest = None
+        if other_split is not None and _is_the_rest_of(other_split[0], source, labels):
+            rest = (Path(other_split[1]), _with_label_layout(other_split[2], labels))
+        vectorizer, wrote_rest = fit_to_cache(source, labels, config, cache_dir, key,
+                                              block_size, spill_dir, workers, rest)
+        if wrote_rest:
+            other_cache = rest[0]
     if dist is None or dist.is_rank_zero:
         _save_stamped(vectorizer, vectorizer_dir, key)
-    return FittedCache(vectorizer, cache_dir, False)
+    return FittedCache(vectorizer, cache_dir, False, other_cache)
 
 
 def fit_to_cache(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
                  cache_dir: Path, key: dict[str, Any], block_size: int,
-                 spill_dir: Path | None = None, workers: int | None = None) -> Vectorizer:
+                 spill_dir: Path | None = None, workers: int | None = None,
+                 rest_cache: tuple[Path, dict[str, Any]] | None = None
+                 ) -> tuple[Vectorizer, bool]:
     """A vectorizer of ``config.kind`` fitted on ``source``, whose rows of ``source`` are
     written as the cache at ``cache_dir`` (one process: ``fit_transform`` + ``write_cache``;
-    the n-gram fit in ``workers`` processes: ``fit_pool.fit_ngram_to_cache``)."""
+    the n-gram fit in ``workers`` processes: ``fit_pool.fit_ngram_to_cache``, which also writes
+    ``rest_cache`` when given). Returns the vectorizer and whether ``rest_cache`` was written."""
     from textbatch.features import make_vectorizer
     from textbatch.features.cache import write_cache
     from textbatch.pipeline.fit_pool import fit_ngram_to_cache
@@ -133,12 +152,12 @@ def fit_to_cache(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
     workers = _fit_workers(source, config, workers)
     if workers > 1:
         fit_ngram_to_cache(vectorizer, source, labels, workers, cache_dir, key, block_size,
-                           spill_dir)
-    else:
-        write_cache(cache_dir, vectorizer.fit_transform(record_chunks(source, labels, CHUNK),
-                                                        spill_dir=spill_dir, chunk_size=CHUNK),
-                    key, block_size)
-    return vectorizer
+                           spill_dir, rest_cache)
+        return vectorizer, rest_cache is not None
+    write_cache(cache_dir, vectorizer.fit_transform(record_chunks(source, labels, CHUNK),
+                                                    spill_dir=spill_dir, chunk_size=CHUNK),
+                key, block_size)
+    return vectorizer, False
 
 
 def fit_vectorizer(source: BlockSource, labels: LabelSet, config: VectorizeConfig,
@@ -158,6 +177,17 @@ def fit_vectorizer(source: BlockSource, labels: LabelSet, config: VectorizeConfi
         return fit_ngram_parallel(vectorizer, source, labels, workers)
     vectorizer.fit(record_chunks(source, labels, CHUNK))
     return vectorizer
+
+
+def _is_the_rest_of(other: BlockSource, source: BlockSource, labels: LabelSet) -> bool:
+    """Whether ``other`` is exactly the records ``source`` leaves out of its file: the two
+    stable-hash splits of one manifest at one fraction (single-label data only)."""
+    from textbatch.data.text_source import TextSource
+
+    return (isinstance(source, TextSource) and isinstance(other, TextSource)
+            and not labels.multilabel and other.manifest is source.manifest
+            and other.val_fraction == source.val_fraction
+            and {source.split, other.split} == {"train", "val"})
 
 
 def _fit_workers(source: BlockSource, config: VectorizeConfig, workers: int | None) -> int:
