@@ -11,8 +11,8 @@ loads it, as before.
 
 Forking while another thread imports is unsafe: the child inherits the locks that thread holds,
 and a child that takes one of them hangs. So every pool waits for the thread to finish before it
-forks (``wait``, in ``fit_pool._start_pool``), and so does the pipeline before anything else
-that may fork or import torch.
+forks (``wait``, in ``fit_pool._start_pool``), and the pipeline waits (``finish``, which also
+drops a request nothing started) before anything else that may fork or import torch.
 """
 
 from __future__ import annotations
