@@ -32,7 +32,7 @@ from textbatch.config import VectorizeConfig
 from textbatch.errors import CheckpointError, ConfigError, TextbatchError
 from textbatch.features.batch import SparseBatch
 from textbatch.features.counting import (MAX_TOKEN_ID, NgramCounter, bigram_keys, merge_parts,
-                                         ngram_keys, reduce_counts)
+                                         ngram_keys, reduce_counts, run_starts)
 from textbatch.features.multilabel import ALL, multilabel_f_classif, row_groups
 from textbatch.features.persist import check_length, load_state, save_state
 from textbatch.features.selection import (
@@ -315,9 +315,7 @@ class NgramVectorizer(ChunkTransformer):
         pairs = ((rows[known].astype(np.uint64 if wide else np.uint32) << col_bits)
                  | cols[known].astype(np.uint64 if wide else np.uint32))
         pairs.sort()
-        new = np.ones(len(pairs), bool)  # empty when no n-gram of the chunk is known
-        new[1:] = pairs[1:] != pairs[:-1]
-        starts = np.flatnonzero(new)
+        starts = run_starts(pairs)
         tf = np.diff(np.append(starts, len(pairs))).astype(np.float64)
         pairs = pairs[starts]
         rows = (pairs >> col_bits).astype(np.int64)
