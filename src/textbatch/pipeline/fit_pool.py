@@ -210,9 +210,9 @@ def fit_ngram_to_cache(vectorizer: NgramVectorizer, source: BlockSource, labels:
     Spills live under ``spill_dir`` and are removed at the end.
 
     ``rest_cache`` = (folder, key), for a ``TextSource`` of a stable-hash split of single-label
-    data: pass 1 also
-    keeps the records its blocks hold outside the split (a train split's validation records,
-    read and hashed anyway) and pass 3 vectorizes them into the cache at that folder. The rows
+    data: pass 1 also keeps the records its blocks hold outside the split (a train split's
+    validation records, read and hashed anyway) and pass 3 vectorizes them into the cache at
+    that folder. The rows
     are those ``cache_split`` of the other split writes, without reading the file again (IMDB:
     the validation tenth cost 0.65 s, almost all of it reading every record)."""
     from textbatch.features.cache import join_caches
@@ -277,9 +277,10 @@ def _count_part(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelS
                 parts: int, budget: int, token_dir: Path, rest: Path | None = None) -> dict:
     """Worker: pass 1 over part ``part`` of ``parts`` (keeping the records outside the split in
     the file ``rest`` when given)."""
-    chunks = (_part_chunks(source, labels, part, parts) if rest is None
-              else _chunks_keeping_rest(source, labels, part, parts, rest))
-    return vectorizer.count_part(chunks, budget, token_dir)
+    if rest is None:
+        return vectorizer.count_part(_part_chunks(source, labels, part, parts), budget, token_dir)
+    with _KeepingRest(RankBlocks(source, part, parts), labels, rest) as blocks:
+        return vectorizer.count_part(record_chunks(blocks, labels, CHUNK)(), budget, token_dir)
 
 
 def _stats_part(vectorizer: NgramVectorizer, source: BlockSource, labels: LabelSet, part: int,
@@ -300,41 +301,38 @@ def _transform_rest(vectorizer: NgramVectorizer, rest: Path, out_dir: Path) -> N
     _spill(vectorizer.iter_transform(_rest_chunks(rest)), out_dir)
 
 
-def _chunks_keeping_rest(source: BlockSource, labels: LabelSet, part: int, parts: int,
-                         rest: Path, chunk_size: int = CHUNK
-                         ) -> Iterator[tuple[list[str], np.ndarray]]:
-    """``_part_chunks``, read once: ``source`` (a ``TextSource``) hands each block's records of
-    its split to the chunks and the block's other records to the file ``rest`` (their texts and
-    label ids, Arrow IPC, written a block at a time: memory stays one block; single-label)."""
-    import pyarrow as pa
+class _KeepingRest:
+    """A part's ``RankBlocks`` view of a ``TextSource``, read once: ``read_block`` returns each
+    block's records of the split and appends the block's other records to the file ``rest``
+    (texts and label ids, Arrow IPC, a block at a time: memory stays one block; single-label).
+    Closing finishes the file; none is written when no block held another record."""
 
-    view = RankBlocks(source, part, parts)
-    writer: pa.ipc.RecordBatchStreamWriter | None = None
+    def __init__(self, view: RankBlocks, labels: LabelSet, rest: Path) -> None:
+        self.view, self.labels, self.rest = view, labels, rest
+        self._writer: Any = None
 
-    def records() -> Iterator:
-        nonlocal writer
-        for block in range(len(view.block_sizes)):
-            mine, others = source.read_block_and_rest(view.first + block)
-            if others:
-                batch = _rest_batch([r.text for r in others], labels.encode(others))
-                writer = writer or pa.ipc.new_stream(str(rest), batch.schema)
-                writer.write_batch(batch)
-            yield from mine
+    @property
+    def block_sizes(self) -> np.ndarray:
+        return self.view.block_sizes
 
-    try:
-        for chunk in chunked(records(), chunk_size):
-            yield [record.text for record in chunk], labels.encode(chunk)
-    finally:
-        if writer is not None:
-            writer.close()
+    def read_block(self, index: int) -> list:
+        import pyarrow as pa
 
+        mine, others = self.view.source.read_block_and_rest(self.view.first + index)
+        if others:
+            batch = pa.record_batch(
+                [pa.array([r.text for r in others], pa.large_string()),
+                 pa.array(self.labels.encode(others), pa.int64())], ["text", "label"])
+            self._writer = self._writer or pa.ipc.new_stream(str(self.rest), batch.schema)
+            self._writer.write_batch(batch)
+        return mine
 
-def _rest_batch(texts: list[str], label_ids: np.ndarray) -> Any:
-    """Texts and their label ids (single-label data) as an Arrow record batch."""
-    import pyarrow as pa
+    def __enter__(self) -> _KeepingRest:
+        return self
 
-    return pa.record_batch([pa.array(texts, pa.large_string()), pa.array(label_ids, pa.int64())],
-                           ["text", "label"])
+    def __exit__(self, *exc_info: object) -> None:
+        if self._writer is not None:
+            self._writer.close()
 
 
 def _rest_chunks(rest: Path, chunk_size: int = CHUNK) -> Iterator[tuple[list[str], np.ndarray]]:
@@ -344,17 +342,13 @@ def _rest_chunks(rest: Path, chunk_size: int = CHUNK) -> Iterator[tuple[list[str
 
     if not rest.exists():
         return
-    texts: list[str] = []
-    labels = np.zeros(0, np.int64)
     with pa.ipc.open_stream(str(rest)) as reader:
-        for batch in reader:
-            texts += batch.column("text").to_pylist()
-            labels = np.concatenate([labels, batch.column("label").to_numpy()])
-            while len(texts) >= chunk_size:
-                yield texts[:chunk_size], labels[:chunk_size]
-                texts, labels = texts[chunk_size:], labels[chunk_size:]
-    if texts:
-        yield texts, labels
+        rows = ((text, label) for batch in reader
+                for text, label in zip(batch.column("text").to_pylist(),
+                                       batch.column("label").to_pylist()))
+        for chunk in chunked(rows, chunk_size):
+            texts, labels = zip(*chunk)
+            yield list(texts), np.array(labels, np.int64)
 
 
 # -- vectorizing a split -------------------------------------------------------------------------
