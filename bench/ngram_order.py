@@ -15,8 +15,6 @@ test accuracy at that epoch. Figures, never assertions (~6 minutes for the three
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
 import sys
 import time
 from pathlib import Path
@@ -29,7 +27,8 @@ from sklearn.feature_selection import SelectKBest, f_classif
 from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED_DATA, print_table  # noqa: E402
+from _common import print_table  # noqa: E402
+from peers import load  # noqa: E402  (the suite's IMDB rows: label, text)
 
 from textbatch.config import ModelConfig  # noqa: E402
 from textbatch.features.selection import nb_log_count_ratio  # noqa: E402
@@ -38,14 +37,9 @@ from textbatch.models.mlp import MLP  # noqa: E402
 BATCH, EPOCHS, PATIENCE, LEARNING_RATE = 512, 10, 2, 3e-3
 
 
-def read_zhang(path: Path) -> tuple[list[str], np.ndarray]:
-    """Texts and 0-based labels of a Zhang-style CSV (class, title, text)."""
-    texts, labels = [], []
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
-        for row in csv.reader(handle):
-            labels.append(int(row[0]) - 1)
-            texts.append(" ".join(row[1:]).replace("\\n", "\n"))
-    return texts, np.asarray(labels)
+def labelled(rows: list[tuple[str, str]]) -> tuple[list[str], np.ndarray]:
+    """Texts and 0-based labels of IMDB's (class "1"/"2", text) rows."""
+    return [text for _, text in rows], np.array([int(label) - 1 for label, _ in rows])
 
 
 def features(train: list[str], labels: np.ndarray, others: list[list[str]], max_n: int,
@@ -117,8 +111,9 @@ def main() -> None:
                         help="comma-separated MAX_N:TOP_K pairs; default: 2:50000,3:50000,3:200000")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated; default: 0,1,2")
     args = parser.parse_args()
-    texts, labels = read_zhang(SHARED_DATA / "imdb" / "train.csv.gz")
-    test_texts, test_labels = read_zhang(SHARED_DATA / "imdb" / "test.csv.gz")
+    train_rows, test_rows = load("imdb")
+    texts, labels = labelled(train_rows)
+    test_texts, test_labels = labelled(test_rows)
     permutation = np.random.default_rng(123).permutation(len(texts))
     val_rows, train_rows = permutation[: len(texts) // 10], permutation[len(texts) // 10:]
     train_texts = [texts[i] for i in train_rows]
